@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_DATABASE_URL } from '../db/mikro-orm.config';
+
+const INSECURE_DEV_SECRET = 'dev-only-insecure-secret-change-me-0123456789';
+
+const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOST: z.string().default('127.0.0.1'),
+  /** Public base URL of the API, used in links; defaults to http://HOST:PORT. */
+  PUBLIC_URL: z.string().url().optional(),
+  DATABASE_URL: z.string().default(DEFAULT_DATABASE_URL),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('durable-tasks'),
+  TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
+  JWT_SECRET: z.string().min(32).default(INSECURE_DEV_SECRET),
+  JWT_ISSUER: z.string().default('durable-tasks'),
+  JWT_AUDIENCE: z.string().default('durable-tasks-api'),
+  /** Where data_export writes its files. */
+  EXPORT_DIR: z.string().default(resolve('.data/exports')),
+  PAGE_SIZE_DEFAULT: z.coerce.number().int().min(1).default(25),
+  PAGE_SIZE_MAX: z.coerce.number().int().min(1).default(500),
+  /** How often the reconciler schedule repairs the mirror from Temporal, and how old a row must be to be checked. */
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(30),
+  RECONCILE_STALE_AFTER_SECONDS: z.coerce.number().int().min(0).default(15),
+  /** Activity heartbeat timeout: how fast a dead worker's activity moves to a live one. */
+  ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(15),
+  /** Minimum interval between progress writes to the mirror per activity. */
+  PROGRESS_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type AppConfig = z.infer<typeof configSchema>;
+
+/**
+ * Parses the environment once. A `.env` file in the working directory (written by scripts/setup.sh with a
+ * random JWT secret) is loaded first; real environment variables win over it.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
+  if (env === process.env && existsSync('.env')) process.loadEnvFile('.env');
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Invalid configuration:\n${lines}`);
+  }
+  const config = { ...parsed.data, ...overrides };
+  if (config.NODE_ENV === 'production' && config.JWT_SECRET === INSECURE_DEV_SECRET) {
+    throw new Error('JWT_SECRET must be set in production');
+  }
+  return config;
+}
+
+export function publicUrl(config: AppConfig): string {
+  return config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
+}

@@ -1,0 +1,96 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import { amendTaskUpdate, taskProgressQuery } from '../../workflows/contracts/messages';
+import { BrandIdKey, TaskIdKey, TaskPriorityKey, TaskTypeKey } from '../../workflows/contracts/search-attributes';
+import { TEMPORAL_PRIORITY_KEY } from '../../workflows/contracts/task-types';
+import type { TaskAmendment, TaskProgressView, TaskWorkflowInput } from '../../workflows/contracts/task-workflow';
+
+export interface StartResult {
+  runId: string;
+  /** True when a workflow with this id already existed (idempotent create): nothing new was started. */
+  alreadyExisted: boolean;
+}
+
+/**
+ * The API's only door to task workflows in Temporal. Workflow id = task_id; workflow type = task_type.
+ */
+export class TaskWorkflowGateway {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly namespace: string,
+  ) {}
+
+  /**
+   * `create`: a workflow id is started at most once, ever (a second create with the same id, e.g. an
+   * idempotent replay, returns the existing run). `retry`: a new run of a closed workflow id.
+   */
+  async start(input: TaskWorkflowInput, mode: 'create' | 'retry'): Promise<StartResult> {
+    try {
+      const handle = await this.client.workflow.start(input.taskType, {
+        taskQueue: this.taskQueue,
+        workflowId: input.taskId,
+        args: [input],
+        workflowIdReusePolicy: mode === 'create' ? WorkflowIdReusePolicy.REJECT_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        workflowIdConflictPolicy: mode === 'create' ? WorkflowIdConflictPolicy.USE_EXISTING : WorkflowIdConflictPolicy.FAIL,
+        priority: { priorityKey: TEMPORAL_PRIORITY_KEY[input.priority] },
+        typedSearchAttributes: [
+          { key: TaskTypeKey, value: input.taskType },
+          { key: TaskIdKey, value: input.taskId },
+          { key: BrandIdKey, value: String(input.brandId) },
+          { key: TaskPriorityKey, value: input.priority },
+        ],
+        staticSummary: input.description ? input.description.slice(0, 200) : undefined,
+      });
+      return { runId: handle.firstExecutionRunId, alreadyExisted: false };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError && mode === 'create') {
+        const desc = await this.describe(input.taskId);
+        return { runId: desc.runId, alreadyExisted: true };
+      }
+      throw err;
+    }
+  }
+
+  async amend(taskId: string, amendment: TaskAmendment): Promise<TaskAmendment> {
+    return this.client.workflow.getHandle(taskId).executeUpdate(amendTaskUpdate, { args: [amendment] });
+  }
+
+  async progress(taskId: string): Promise<TaskProgressView> {
+    return this.client.workflow.getHandle(taskId).query(taskProgressQuery);
+  }
+
+  async cancel(taskId: string): Promise<void> {
+    await this.client.workflow.getHandle(taskId).cancel();
+  }
+
+  async terminate(taskId: string, reason: string): Promise<void> {
+    await this.client.workflow.getHandle(taskId).terminate(reason);
+  }
+
+  async describe(taskId: string, runId?: string): Promise<WorkflowExecutionDescription> {
+    return this.client.workflow.getHandle(taskId, runId).describe();
+  }
+
+  /** The result or failure of a closed run, for the reconciler. */
+  async outcome(taskId: string, runId: string): Promise<{ result?: unknown; error?: Error }> {
+    try {
+      return { result: await this.client.workflow.getHandle(taskId, runId).result() };
+    } catch (err) {
+      return { error: err as Error };
+    }
+  }
+
+  /** Deletes every run of the workflow id from Temporal (history and visibility). */
+  async deleteExecution(taskId: string): Promise<void> {
+    await this.client.workflowService.deleteWorkflowExecution({
+      namespace: this.namespace,
+      workflowExecution: { workflowId: taskId },
+    });
+  }
+}

@@ -1,0 +1,9 @@
+import { AuditLog } from './audit-log.entity';
+import { Brand } from './brand.entity';
+import { BrandMembership } from './brand-membership.entity';
+import { IdempotencyKey } from './idempotency-key.entity';
+import { Task } from './task.entity';
+import { User } from './user.entity';
+
+export { AuditLog, Brand, BrandMembership, IdempotencyKey, Task, User };
+export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog];

@@ -1,0 +1,146 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { PRIORITY_LEVEL } from '../../workflows/contracts/task-types';
+import type { TaskTransition } from '../../workflows/contracts/task-workflow';
+
+/**
+ * Writes of the task mirror, one function per data operation. Every status write is an upsert guarded by
+ * `seq`: it lands only if newer than what the row holds, so retries, duplicates and late deliveries are harmless.
+ */
+
+const OPTIONAL_COLUMNS = {
+  startedAt: 'started_at',
+  completedAt: 'completed_at',
+  resultData: 'result_data',
+  errorMessage: 'error_message',
+  progressPercentage: 'progress_percentage',
+  runId: 'run_id',
+} as const;
+
+/** Returns true when the write landed (false: the row already held a newer or equal state, or was deleted). */
+export async function upsertTaskTransition(em: EntityManager, t: TaskTransition): Promise<boolean> {
+  const { input } = t;
+  const optional = (Object.keys(OPTIONAL_COLUMNS) as (keyof typeof OPTIONAL_COLUMNS)[]).filter((k) => t[k] !== undefined);
+  const insertCols = optional.map((k) => `"${OPTIONAL_COLUMNS[k]}"`);
+  const insertVals = optional.map((k) => toSqlValue(k, t[k]));
+  // On update, only the fields this transition carries change (plus status, seq and the amendable fields).
+  const updateSets = optional.map((k) => `"${OPTIONAL_COLUMNS[k]}" = excluded."${OPTIONAL_COLUMNS[k]}"`);
+
+  const sql = `
+    insert into tasks (task_id, brand_id, created_by_id, task_type, status, priority, priority_level, description,
+                       context_data, max_retries, retry_count, timeout_minutes, scheduled_for, created_at, updated_at, seq
+                       ${insertCols.length ? ', ' + insertCols.join(', ') : ''})
+    values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, clock_timestamp(), ?
+            ${insertVals.length ? ', ' + insertVals.map(() => '?').join(', ') : ''})
+    on conflict (task_id) do update set
+      status = excluded.status,
+      seq = excluded.seq,
+      priority = excluded.priority,
+      priority_level = excluded.priority_level,
+      description = excluded.description,
+      context_data = excluded.context_data,
+      retry_count = excluded.retry_count,
+      updated_at = clock_timestamp()
+      ${updateSets.length ? ', ' + updateSets.join(', ') : ''}
+    where tasks.seq < excluded.seq and tasks.deleted_at is null
+    returning id`;
+  const params = [
+    input.taskId,
+    input.brandId,
+    input.createdById,
+    input.taskType,
+    t.status,
+    input.priority,
+    PRIORITY_LEVEL[input.priority],
+    input.description,
+    JSON.stringify(input.contextData),
+    input.maxRetries,
+    input.retryCount,
+    input.timeoutMinutes,
+    input.scheduledFor,
+    input.createdAt,
+    t.seq,
+    ...insertVals,
+  ];
+  const rows = await em.execute<{ id: number }[]>(sql, params);
+  return rows.length > 0;
+}
+
+function toSqlValue(key: keyof typeof OPTIONAL_COLUMNS, value: unknown): unknown {
+  if (key === 'resultData') return value === null ? null : JSON.stringify(value);
+  return value;
+}
+
+/** Progress written by heartbeating activities; only while the same run is still running. */
+export async function updateTaskProgress(
+  em: EntityManager,
+  taskId: string,
+  runId: string,
+  progressPercentage: number,
+): Promise<void> {
+  await em.execute(
+    `update tasks set progress_percentage = ?, updated_at = clock_timestamp()
+      where task_id = ? and run_id = ? and status = 'running' and progress_percentage <> ?`,
+    [progressPercentage, taskId, runId, progressPercentage],
+  );
+}
+
+export interface ReconcileCandidate {
+  task_id: string;
+  status: string;
+  retry_count: number;
+  run_id: string | null;
+  seq: number;
+}
+
+/** Unfinished rows not touched for a while: the ones whose workflow may have closed without telling the mirror. */
+export async function findStaleActiveTasks(
+  em: EntityManager,
+  staleAfterSeconds: number,
+  limit: number,
+): Promise<ReconcileCandidate[]> {
+  return em.execute<ReconcileCandidate[]>(
+    `select task_id, status, retry_count, run_id, seq from tasks
+      where status in ('pending', 'running', 'paused') and deleted_at is null
+        and coalesce(reconciled_at, updated_at) < clock_timestamp() - make_interval(secs => ?)
+      order by coalesce(reconciled_at, updated_at) limit ?`,
+    [staleAfterSeconds, limit],
+  );
+}
+
+/** The reconciler's repair: the state Temporal reports, with a seq that beats the run's own writes but not a newer run's. */
+export async function applyReconciledState(
+  em: EntityManager,
+  repair: {
+    taskId: string;
+    seq: number;
+    status: string;
+    errorMessage: string | null;
+    resultData: Record<string, unknown> | null;
+    completedAt: string | null;
+  },
+): Promise<boolean> {
+  const rows = await em.execute<{ id: number }[]>(
+    `update tasks set status = ?, seq = ?, error_message = coalesce(?, error_message),
+            result_data = coalesce(?::jsonb, result_data), completed_at = coalesce(?::timestamptz, completed_at),
+            progress_percentage = case when ? = 'completed' then 100 else progress_percentage end,
+            updated_at = clock_timestamp()
+      where task_id = ? and seq < ? and deleted_at is null
+      returning id`,
+    [
+      repair.status,
+      repair.seq,
+      repair.errorMessage,
+      repair.resultData ? JSON.stringify(repair.resultData) : null,
+      repair.completedAt,
+      repair.status,
+      repair.taskId,
+      repair.seq,
+    ],
+  );
+  return rows.length > 0;
+}
+
+/** Marks a row the reconciler checked and found consistent, so the next pass looks at other rows first. */
+export async function markTaskReconciled(em: EntityManager, taskId: string): Promise<void> {
+  await em.execute(`update tasks set reconciled_at = clock_timestamp() where task_id = ?`, [taskId]);
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Idempotent project setup. Safe to re-run; the second run only rebuilds and
+# re-applies migrations/seed (both idempotent), everything else is skipped.
+#
+#   SETUP_SKIP_DB=1  skip database creation, build-dependent DB steps
+#                    (create db, migrate, seed). Used by `make test`, whose
+#                    tests create their own throwaway database.
+#   DATABASE_URL     defaults to postgres://postgres@127.0.0.1:5432/durable_tasks
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+NODE_VERSION=24.21.0
+TEMPORAL_CLI_VERSION=v1.5.1
+NODE_BIN_DIR=$ROOT/.tools/node/node_modules/.bin
+: "${DATABASE_URL:=postgres://postgres@127.0.0.1:5432/durable_tasks}"
+
+log() { printf '==> %s\n' "$*"; }
+die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# (a) Project-local Node 24: the system node is v20 (EOL). The `node` npm
+# package ships the official binary, so npm is the only download channel needed.
+if [[ "$("$NODE_BIN_DIR/node" --version 2>/dev/null || true)" != "v$NODE_VERSION" ]]; then
+  log "installing Node $NODE_VERSION into .tools/node"
+  npm install --prefix .tools/node --no-save --no-audit --no-fund "node@$NODE_VERSION"
+else
+  log "Node $NODE_VERSION already installed"
+fi
+# Everything below (npm included) must run under Node 24.
+export PATH="$NODE_BIN_DIR:$PATH"
+[[ "$(node --version)" == "v$NODE_VERSION" ]] || die "node on PATH is $(node --version), expected v$NODE_VERSION"
+
+# (b) Dependencies: `npm ci` wipes node_modules, so only run it when the
+# lockfile differs from the one recorded at the last successful install.
+STAMP=node_modules/.setup-stamp
+LOCK_SHA=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -d node_modules || "$(cat "$STAMP" 2>/dev/null || true)" != "$LOCK_SHA" ]]; then
+  log "npm ci (node_modules missing or package-lock.json changed)"
+  npm ci --no-audit --no-fund
+  echo "$LOCK_SHA" > "$STAMP"
+else
+  log "node_modules up to date with package-lock.json"
+fi
+
+# (c) Temporal CLI (dev server + Web UI), built from source via the Go proxy.
+if [[ ! -x .tools/bin/temporal ]]; then
+  log "building Temporal CLI $TEMPORAL_CLI_VERSION (takes a few minutes the first time)"
+  GOBIN=$ROOT/.tools/bin go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+else
+  log "Temporal CLI already built"
+fi
+
+# (d) .env with a random JWT secret, created once: regenerating it would
+# invalidate every token already handed out.
+if [[ ! -f .env ]]; then
+  log "creating .env with a random JWT_SECRET"
+  (umask 077; echo "JWT_SECRET=$(openssl rand -hex 48)" > .env)
+else
+  log ".env already exists, leaving it alone"
+fi
+
+if [[ "${SETUP_SKIP_DB:-0}" != 1 ]]; then
+  # (e) Application database (pg_trgm etc. are created by the migrations).
+  DB_NAME=${DATABASE_URL##*/}; DB_NAME=${DB_NAME%%\?*}
+  PG_ADMIN_URL=${DATABASE_URL%/*}/postgres
+  if [[ "$(psql "$PG_ADMIN_URL" -tAc "SELECT 1 FROM pg_database WHERE datname='$DB_NAME'")" != 1 ]]; then
+    log "creating database $DB_NAME"
+    psql "$PG_ADMIN_URL" -qc "CREATE DATABASE \"$DB_NAME\""
+  else
+    log "database $DB_NAME exists"
+  fi
+fi
+
+# (f) Compile TypeScript into dist/.
+log "npm run build"
+npm run build --silent || die "TypeScript build failed (npm run build); see the tsc errors above"
+
+if [[ "${SETUP_SKIP_DB:-0}" != 1 ]]; then
+  # The app reads JWT_SECRET etc. from the environment; export .env for it.
+  set -a; source .env; set +a
+  export DATABASE_URL
+  # (g) + (h) both idempotent: migrations track what ran, seed-demo upserts.
+  log "npm run migrate"
+  npm run migrate --silent || die "migrations failed (npm run migrate, DATABASE_URL=$DATABASE_URL)"
+  log "seeding demo brand and admin user"
+  npm run admin --silent -- seed-demo || die "demo seed failed (npm run admin -- seed-demo)"
+else
+  log "SETUP_SKIP_DB=1: skipping database, migrations and seed"
+fi
+
+log "setup complete"

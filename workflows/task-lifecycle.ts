@@ -1,0 +1,229 @@
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { TaskActivities } from '../activities';
+import { ErrorCode } from './contracts/errors';
+import { amendTaskUpdate, taskProgressQuery } from './contracts/messages';
+import { TaskPriorityKey } from './contracts/search-attributes';
+import { EDITABLE_STATUSES, TEMPORAL_PRIORITY_KEY, type TaskPriority, type TaskStatus } from './contracts/task-types';
+import {
+  mirrorSeq,
+  type TaskAmendment,
+  type TaskTransition,
+  type TaskWorkflowInput,
+  type TaskWorkflowResult,
+} from './contracts/task-workflow';
+
+/** What a task type's body receives: its validated context and a way to call activities at the task's current priority. */
+export interface TaskRunContext<C> {
+  input: TaskWorkflowInput;
+  context: C;
+  /** Activities proxied with the task's current Temporal priority (a PATCH before start changes it). */
+  activities(options?: Partial<ActivityOptions>): TaskActivities;
+}
+
+export interface TaskTypeSpec<C> {
+  type: string;
+  contextSchema: z.ZodType<C>;
+  run(ctx: TaskRunContext<C>): Promise<Record<string, unknown>>;
+}
+
+/** Heartbeats let a cancel reach a running activity and let a dead worker's activity move to a live one. */
+const DEFAULT_ACTIVITY_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '15 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+};
+
+const mirror = proxyLocalActivities<Pick<TaskActivities, 'recordTaskTransition'>>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
+});
+
+/**
+ * Wraps a task type's body in the lifecycle every task shares: optional delayed start, amendments while
+ * pending, the `running` transition, a timeout of `timeout_minutes`, and the terminal transition written to
+ * the mirror before the workflow closes (so Temporal and the mirror agree without waiting for the reconciler).
+ */
+export function defineTaskWorkflow<C>(spec: TaskTypeSpec<C>): (input: TaskWorkflowInput) => Promise<TaskWorkflowResult> {
+  return async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskWorkflowResult> {
+    const state = {
+      status: 'pending' as TaskStatus,
+      priority: input.priority as TaskPriority,
+      description: input.description,
+      contextData: input.contextData,
+      progressPercentage: 0,
+    };
+    const current = (): TaskWorkflowInput => ({
+      ...input,
+      priority: state.priority,
+      description: state.description,
+      contextData: state.contextData,
+    });
+    const record = (t: Omit<TaskTransition, 'input'>) =>
+      CancellationScope.nonCancellable(() =>
+        mirror.recordTaskTransition({ ...t, input: current(), runId: workflowInfo().runId }),
+      );
+
+    setHandler(taskProgressQuery, () => ({
+      status: state.status,
+      priority: state.priority,
+      progressPercentage: state.progressPercentage,
+    }));
+    setHandler(
+      amendTaskUpdate,
+      (amendment) => {
+        if (amendment.priority && amendment.priority !== state.priority) {
+          state.priority = amendment.priority;
+          upsertSearchAttributes([{ key: TaskPriorityKey, value: state.priority }]);
+        }
+        if (amendment.description !== undefined) state.description = amendment.description;
+        if (amendment.contextData !== undefined) {
+          const parsed = spec.contextSchema.safeParse(amendment.contextData);
+          if (!parsed.success) {
+            throw ApplicationFailure.nonRetryable('context_data is invalid for this task type', ErrorCode.INVALID_TASK_INPUT);
+          }
+          state.contextData = amendment.contextData;
+        }
+        return amendment;
+      },
+      {
+        validator: (_amendment: TaskAmendment) => {
+          if (!EDITABLE_STATUSES.includes(state.status)) {
+            throw ApplicationFailure.nonRetryable(
+              `Task is ${state.status}; only a pending task can be modified`,
+              ErrorCode.INVALID_STATUS_TRANSITION,
+              { current_status: state.status },
+            );
+          }
+        },
+      },
+    );
+
+    try {
+      if (input.scheduledFor) {
+        const delayMs = Date.parse(input.scheduledFor) - Date.now();
+        if (delayMs > 0) {
+          await record({ seq: mirrorSeq(input.retryCount, 'pending'), status: 'pending' });
+          await sleep(delayMs);
+        }
+      }
+
+      const parsed = spec.contextSchema.safeParse(state.contextData);
+      if (!parsed.success) {
+        // The API validated it already; this guards against input written by other clients or an older schema.
+        throw ApplicationFailure.nonRetryable(
+          `context_data is invalid for ${spec.type}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+          ErrorCode.INVALID_TASK_INPUT,
+        );
+      }
+
+      state.status = 'running';
+      await record({ seq: mirrorSeq(input.retryCount, 'running'), status: 'running', startedAt: new Date().toISOString() });
+
+      const result = await runWithTimeout(input.timeoutMinutes, () =>
+        spec.run({
+          input: current(),
+          context: parsed.data,
+          activities: (options) =>
+            proxyActivities<TaskActivities>({
+              ...DEFAULT_ACTIVITY_OPTIONS,
+              ...options,
+              priority: { priorityKey: TEMPORAL_PRIORITY_KEY[state.priority] },
+            }),
+        }),
+      );
+
+      state.status = 'completed';
+      state.progressPercentage = 100;
+      await record({
+        seq: mirrorSeq(input.retryCount, 'finished'),
+        status: 'completed',
+        completedAt: new Date().toISOString(),
+        resultData: result,
+        errorMessage: null,
+        progressPercentage: 100,
+      });
+      return { status: 'completed', resultData: result };
+    } catch (err) {
+      const finishedAt = new Date().toISOString();
+      if (isCancellation(err) && !(err instanceof TaskTimeoutError)) {
+        state.status = 'cancelled';
+        await record({ seq: mirrorSeq(input.retryCount, 'finished'), status: 'cancelled', completedAt: finishedAt });
+        throw err; // closes the execution as Canceled in Temporal, matching the mirror
+      }
+      state.status = 'failed';
+      const message = describeFailure(err);
+      await record({
+        seq: mirrorSeq(input.retryCount, 'finished'),
+        status: 'failed',
+        completedAt: finishedAt,
+        errorMessage: message,
+      });
+      if (err instanceof TaskTimeoutError) {
+        throw ApplicationFailure.nonRetryable(message, ErrorCode.TASK_TIMED_OUT);
+      }
+      throw ApplicationFailure.nonRetryable(message, ErrorCode.TASK_FAILED);
+    }
+  };
+}
+
+class TaskTimeoutError extends Error {
+  constructor(readonly minutes: number) {
+    super(`Task timed out after ${minutes} minute(s)`);
+    this.name = 'TaskTimeoutError';
+  }
+}
+
+/**
+ * Runs the body in its own cancellation scope and cancels it when `timeout_minutes` elapse. The workflow
+ * records the timeout itself, which a Temporal run timeout would not allow (the run would just vanish).
+ */
+async function runWithTimeout<T>(timeoutMinutes: number | null, body: () => Promise<T>): Promise<T> {
+  if (!timeoutMinutes) return body();
+  const bodyScope = new CancellationScope();
+  const timerScope = new CancellationScope();
+  let timedOut = false;
+  const timer = timerScope
+    .run(() => sleep(timeoutMinutes * 60_000))
+    .then(
+      () => {
+        timedOut = true;
+        bodyScope.cancel();
+      },
+      () => undefined, // the timer was cancelled because the body finished or the task was cancelled
+    );
+  try {
+    return await bodyScope.run(body);
+  } catch (err) {
+    if (timedOut && isCancellation(err)) throw new TaskTimeoutError(timeoutMinutes);
+    throw err;
+  } finally {
+    timerScope.cancel();
+    await timer;
+  }
+}
+
+function describeFailure(err: unknown): string {
+  if (err instanceof TaskTimeoutError) return err.message;
+  // ActivityFailure wraps the real cause; its own message ("Activity task failed") says nothing to a user.
+  let cur: unknown = err;
+  let message = err instanceof Error ? err.message : String(err);
+  while (cur instanceof Error && 'cause' in cur && cur.cause instanceof Error) {
+    cur = cur.cause;
+    message = (cur as Error).message;
+  }
+  return message.slice(0, 4000);
+}

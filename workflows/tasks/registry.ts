@@ -1,0 +1,35 @@
+import type { z } from 'zod';
+import { SEED_TASK_TYPES, type TaskTypeName } from '../contracts/task-types';
+import { dataExportContextSchema } from './data-export';
+import { httpRequestContextSchema } from './http-request';
+import { noopContextSchema } from './noop';
+
+export interface TaskTypeDescriptor {
+  name: TaskTypeName;
+  label: string;
+  category: 'platform' | 'seo' | 'content' | 'site' | 'data';
+  /** Validates `context_data` at the API (400 on creation) and again in the workflow. */
+  contextSchema: z.ZodType;
+}
+
+/**
+ * The one place a task type is registered (with its workflow export in workflows/index.ts).
+ * The API validates against it; a seed type missing here is refused with TASK_TYPE_NOT_AVAILABLE.
+ */
+export const TASK_TYPE_REGISTRY: Partial<Record<TaskTypeName, TaskTypeDescriptor>> = {
+  noop: { name: 'noop', label: 'No-op (probe and benchmark)', category: 'platform', contextSchema: noopContextSchema },
+  http_request: {
+    name: 'http_request',
+    label: 'Durable HTTP request / webhook',
+    category: 'platform',
+    contextSchema: httpRequestContextSchema,
+  },
+  data_export: { name: 'data_export', label: 'Data export', category: 'data', contextSchema: dataExportContextSchema },
+};
+
+export function getTaskType(name: string): TaskTypeDescriptor | undefined {
+  return (TASK_TYPE_REGISTRY as Record<string, TaskTypeDescriptor | undefined>)[name];
+}
+
+export const AVAILABLE_TASK_TYPES = Object.keys(TASK_TYPE_REGISTRY) as TaskTypeName[];
+export const PLANNED_TASK_TYPES = SEED_TASK_TYPES.filter((t) => !(t in TASK_TYPE_REGISTRY));
