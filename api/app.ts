@@ -1,0 +1,51 @@
+import { bodyParser } from '@koa/bodyparser';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
+import Koa from 'koa';
+import type { AppConfig } from './config';
+import { authenticate } from './middleware/auth';
+import { brandScope } from './middleware/brand-scope';
+import { errorHandler, type Logger } from './middleware/error-handler';
+import { requestContext } from './middleware/request-context';
+import type { AppState } from './middleware/state';
+import { healthRoutes } from './routes/health.routes';
+import { taskRoutes } from './routes/tasks.routes';
+import { IdentityService } from './services/identity.service';
+import { TaskService } from './services/task.service';
+import { TaskWorkflowGateway } from './temporal/task-workflows';
+
+export interface AppDeps {
+  orm: MikroORM;
+  temporal: Client;
+  config: AppConfig;
+  logger?: Logger;
+}
+
+const consoleLogger: Logger = {
+  error: (obj, msg) => console.error(JSON.stringify({ level: 'error', msg, ...obj, err: String((obj.err as Error)?.stack ?? obj.err) })),
+};
+
+/** Builds the Koa app from its dependencies; never listens (server.ts does, tests use supertest on callback()). */
+export function createApp(deps: AppDeps): Koa<AppState> {
+  const { orm, temporal, config } = deps;
+  const app = new Koa<AppState>();
+  app.proxy = false;
+  const identity = new IdentityService(orm);
+  const tasks = new TaskWorkflowGateway(temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE);
+  const taskService = new TaskService({ orm, tasks, config });
+
+  app.use(requestContext());
+  app.use(errorHandler(deps.logger ?? consoleLogger));
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
+
+  const health = healthRoutes({ orm, temporal: temporal.connection, namespace: config.TEMPORAL_NAMESPACE });
+  app.use(health.routes());
+
+  // Everything below requires a valid token and an X-Brand-ID the caller belongs to.
+  app.use(authenticate(config, identity));
+  app.use(brandScope(identity));
+  const taskRouter = taskRoutes(taskService, config);
+  app.use(taskRouter.routes());
+  app.use(taskRouter.allowedMethods());
+  return app;
+}

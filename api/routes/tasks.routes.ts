@@ -1,0 +1,95 @@
+import Router, { type RouterContext } from '@koa/router';
+import type { AppConfig } from '../config';
+import type { AppState } from '../middleware/state';
+import { serializeTask, serializeTaskDetail } from '../schemas/task.serializer';
+import {
+  cancelTaskBody,
+  createTaskBody,
+  listTasksQuery,
+  patchTaskBody,
+  putTaskBody,
+  retryTaskBody,
+} from '../schemas/tasks.schemas';
+import { parseOrThrow } from '../schemas/zod-errors';
+import type { Actor, TaskService } from '../services/task.service';
+
+type Ctx = RouterContext<AppState>;
+
+const actor = (ctx: Ctx): Actor => ({
+  userId: ctx.state.principal.id,
+  brandId: ctx.state.brand.id,
+  requestId: ctx.state.requestId,
+});
+
+/** A DRF-style link: the same query with another page, or null. */
+function pageLink(ctx: Ctx, page: number | null): string | null {
+  if (page === null) return null;
+  const params = new URLSearchParams(ctx.querystring);
+  params.set('page', String(page));
+  return `${ctx.path}?${params.toString()}`;
+}
+
+/** task_core (seeds 000/001). Every path answers with and without its trailing slash. */
+export function taskRoutes(service: TaskService, config: Pick<AppConfig, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>): Router<AppState> {
+  const router = new Router<AppState>({ strict: false });
+  const temporal = { uiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE };
+
+  router.get(['/tasks', '/tasks/'], async (ctx) => {
+    const query = parseOrThrow(listTasksQuery, ctx.query);
+    const { count, rows, page, pageSize } = await service.list(ctx.state.brand.id, query);
+    ctx.body = {
+      count,
+      next: page * pageSize < count ? pageLink(ctx, page + 1) : null,
+      previous: page > 1 ? pageLink(ctx, Math.min(page - 1, Math.max(1, Math.ceil(count / pageSize)))) : null,
+      results: rows.map(serializeTask),
+    };
+  });
+
+  router.post(['/tasks', '/tasks/'], async (ctx) => {
+    const body = parseOrThrow(createTaskBody, ctx.request.body ?? {});
+    const { task, replayed } = await service.create(actor(ctx), body, ctx.get('idempotency-key') || undefined);
+    if (replayed) ctx.set('Idempotent-Replayed', 'true');
+    ctx.status = 201;
+    ctx.set('Location', `/tasks/${task.id}/`);
+    ctx.body = serializeTaskDetail(task, temporal);
+  });
+
+  router.get(['/tasks/queue-stats', '/tasks/queue-stats/'], async (ctx) => {
+    ctx.body = await service.queueStats(ctx.state.brand.id);
+  });
+
+  router.get(['/tasks/type-stats', '/tasks/type-stats/'], async (ctx) => {
+    ctx.body = await service.typeStats(ctx.state.brand.id);
+  });
+
+  router.get(['/tasks/:id', '/tasks/:id/'], async (ctx) => {
+    ctx.body = serializeTaskDetail(await service.get(ctx.state.brand.id, ctx.params.id!), temporal);
+  });
+
+  router.patch(['/tasks/:id', '/tasks/:id/'], async (ctx) => {
+    const body = parseOrThrow(patchTaskBody, ctx.request.body ?? {});
+    ctx.body = serializeTaskDetail(await service.update(actor(ctx), ctx.params.id!, body), temporal);
+  });
+
+  router.put(['/tasks/:id', '/tasks/:id/'], async (ctx) => {
+    const body = parseOrThrow(putTaskBody, ctx.request.body ?? {});
+    ctx.body = serializeTaskDetail(await service.update(actor(ctx), ctx.params.id!, body), temporal);
+  });
+
+  router.delete(['/tasks/:id', '/tasks/:id/'], async (ctx) => {
+    await service.remove(actor(ctx), ctx.params.id!);
+    ctx.status = 204;
+  });
+
+  router.post(['/tasks/:id/retry', '/tasks/:id/retry/'], async (ctx) => {
+    const body = parseOrThrow(retryTaskBody, ctx.request.body ?? {});
+    ctx.body = await service.retry(actor(ctx), ctx.params.id!, body);
+  });
+
+  router.post(['/tasks/:id/cancel', '/tasks/:id/cancel/'], async (ctx) => {
+    const body = parseOrThrow(cancelTaskBody, ctx.request.body ?? {});
+    ctx.body = await service.cancel(actor(ctx), ctx.params.id!, body.reason);
+  });
+
+  return router;
+}

@@ -1,0 +1,69 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Brand, BrandMembership, User } from '../entities';
+
+export interface Principal {
+  id: number;
+  username: string;
+  isAdmin: boolean;
+  isActive: boolean;
+  brandIds: number[];
+}
+
+export async function findPrincipal(em: EntityManager, userId: number): Promise<Principal | null> {
+  const rows = await em.execute<{ id: number; username: string; is_admin: boolean; is_active: boolean; brand_ids: number[] | null }[]>(
+    `select u.id, u.username, u.is_admin, u.is_active,
+            array_remove(array_agg(m.brand_id order by m.brand_id), null) as brand_ids
+       from users u left join brand_memberships m on m.user_id = u.id
+      where u.id = ? group by u.id`,
+    [userId],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return { id: row.id, username: row.username, isAdmin: row.is_admin, isActive: row.is_active, brandIds: row.brand_ids ?? [] };
+}
+
+export async function findBrandById(em: EntityManager, brandId: number): Promise<{ id: number; name: string } | null> {
+  const brand = await em.findOne(Brand, { id: brandId });
+  return brand ? { id: brand.id, name: brand.name } : null;
+}
+
+// ---- administration (admin CLI, tests) ----
+
+export async function ensureBrand(em: EntityManager, name: string): Promise<{ id: number; name: string }> {
+  const existing = await em.findOne(Brand, { name });
+  if (existing) return { id: existing.id, name: existing.name };
+  const brand = em.create(Brand, { name });
+  await em.flush();
+  return { id: brand.id, name: brand.name };
+}
+
+export async function ensureUser(em: EntityManager, username: string, isAdmin = false): Promise<{ id: number; username: string; isAdmin: boolean }> {
+  let user = await em.findOne(User, { username });
+  if (!user) user = em.create(User, { username, isAdmin });
+  else if (isAdmin && !user.isAdmin) user.isAdmin = true;
+  await em.flush();
+  return { id: user.id, username: user.username, isAdmin: user.isAdmin };
+}
+
+export async function findUserByUsername(em: EntityManager, username: string): Promise<{ id: number; username: string; isAdmin: boolean } | null> {
+  const user = await em.findOne(User, { username });
+  return user ? { id: user.id, username: user.username, isAdmin: user.isAdmin } : null;
+}
+
+export async function grantMembership(em: EntityManager, userId: number, brandId: number): Promise<void> {
+  await em.execute(
+    `insert into brand_memberships (user_id, brand_id, created_at) values (?, ?, clock_timestamp()) on conflict do nothing`,
+    [userId, brandId],
+  );
+}
+
+export async function setAdmin(em: EntityManager, userId: number, isAdmin: boolean): Promise<void> {
+  await em.nativeUpdate(User, { id: userId }, { isAdmin });
+}
+
+export async function listBrands(em: EntityManager): Promise<{ id: number; name: string }[]> {
+  const brands = await em.find(Brand, {}, { orderBy: { id: 'asc' } });
+  return brands.map((b) => ({ id: b.id, name: b.name }));
+}
+
+export { BrandMembership };

@@ -1,0 +1,29 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Runtime, makeTelemetryFilterString, DefaultLogger } from '@temporalio/worker';
+import { loadConfig } from '../api/config';
+import { createTemporalClient } from '../api/temporal/connection';
+import { ensureReconcilerSchedule } from '../api/temporal/system-schedules';
+import { createOrmConfig } from '../db/mikro-orm.config';
+import { connectWorker, createTaskWorker } from './worker-options';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  Runtime.install({
+    logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+  });
+  const orm = await MikroORM.init(createOrmConfig(config.DATABASE_URL));
+  const { client, connection: clientConnection } = createTemporalClient(config);
+  const connection = await connectWorker(config);
+  const worker = await createTaskWorker({ orm, client, connection, config });
+  await ensureReconcilerSchedule(client, config.TEMPORAL_TASK_QUEUE, config.RECONCILE_INTERVAL_SECONDS);
+  console.log(`worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${config.TEMPORAL_ADDRESS}`);
+  // Worker.run() shuts down gracefully on SIGINT/SIGTERM (installed by the SDK's Runtime).
+  await worker.run();
+  await Promise.allSettled([orm.close(), connection.close(), clientConnection.close()]);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

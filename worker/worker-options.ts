@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { AppConfig } from '../api/config';
+import { TaskWorkflowGateway } from '../api/temporal/task-workflows';
+
+/** Written by `npm run build` (worker/build-bundle.ts); without it the worker bundles workflows at start (slower). */
+export const PREBUILT_BUNDLE_PATH = join(__dirname, '..', 'workflow-bundle.js');
+
+export interface TaskWorkerDeps {
+  orm: MikroORM;
+  client: Client;
+  connection: NativeConnection;
+  config: AppConfig;
+  /** Tests pass a bundle built once for the whole run. */
+  workflowBundle?: { code: string } | { codePath: string };
+  overrides?: Partial<WorkerOptions>;
+}
+
+export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  return existsSync(PREBUILT_BUNDLE_PATH)
+    ? { workflowBundle: { codePath: PREBUILT_BUNDLE_PATH } }
+    : { workflowsPath: require.resolve('../workflows') };
+}
+
+export async function createTaskWorker(deps: TaskWorkerDeps): Promise<Worker> {
+  const { config } = deps;
+  const tasks = new TaskWorkflowGateway(deps.client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE);
+  return Worker.create({
+    connection: deps.connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : workflowSource()),
+    activities: createActivities({ orm: deps.orm, config, tasks }),
+    // Sleeping tasks stay cached; a 2-core machine still handles thousands of them.
+    maxCachedWorkflows: 2000,
+    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentLocalActivityExecutions: 200,
+    shutdownGraceTime: '10 seconds',
+    ...deps.overrides,
+  });
+}
+
+export async function connectWorker(config: AppConfig): Promise<NativeConnection> {
+  return NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+}
