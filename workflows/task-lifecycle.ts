@@ -140,6 +140,7 @@ export function defineTaskWorkflow<C>(spec: TaskTypeSpec<C>): (input: TaskWorkfl
           activities: (options) =>
             proxyActivities<TaskActivities>({
               ...DEFAULT_ACTIVITY_OPTIONS,
+              ...(input.heartbeatTimeoutSeconds ? { heartbeatTimeout: `${input.heartbeatTimeoutSeconds} seconds` } : {}),
               ...options,
               priority: { priorityKey: TEMPORAL_PRIORITY_KEY[state.priority] },
             }),

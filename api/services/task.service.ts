@@ -62,7 +62,7 @@ export class TaskService {
     private readonly deps: {
       orm: MikroORM;
       tasks: TaskWorkflowGateway;
-      config: Pick<AppConfig, 'PAGE_SIZE_DEFAULT' | 'PAGE_SIZE_MAX' | 'TEMPORAL_NAMESPACE'>;
+      config: Pick<AppConfig, 'PAGE_SIZE_DEFAULT' | 'PAGE_SIZE_MAX' | 'TEMPORAL_NAMESPACE' | 'ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS'>;
     },
   ) {}
 
@@ -158,6 +158,7 @@ export class TaskService {
       timeoutMinutes: body.timeout_minutes ?? null,
       scheduledFor: body.scheduled_for ? new Date(body.scheduled_for).toISOString() : null,
       createdAt: new Date().toISOString(),
+      heartbeatTimeoutSeconds: this.deps.config.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
     };
     const started = await this.deps.tasks.start(input, 'create');
     // Read-your-writes: the row exists when we answer, whatever the workflow has recorded so far.
@@ -255,6 +256,7 @@ export class TaskService {
       timeoutMinutes: task.timeout_minutes,
       scheduledFor: null,
       createdAt: new Date(task.created_at).toISOString(),
+      heartbeatTimeoutSeconds: this.deps.config.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
     };
     let started;
     try {

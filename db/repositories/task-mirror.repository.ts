@@ -16,52 +16,78 @@ const OPTIONAL_COLUMNS = {
   runId: 'run_id',
 } as const;
 
-/** Returns true when the write landed (false: the row already held a newer or equal state, or was deleted). */
+/**
+ * Returns true when the write landed (false: the row already held a newer or equal state, or was deleted).
+ * Update first, insert only when the row is missing: an `insert ... on conflict` would burn a serial id on every
+ * transition and leave gaps in the user-visible `id`.
+ */
 export async function upsertTaskTransition(em: EntityManager, t: TaskTransition): Promise<boolean> {
-  const { input } = t;
-  const optional = (Object.keys(OPTIONAL_COLUMNS) as (keyof typeof OPTIONAL_COLUMNS)[]).filter((k) => t[k] !== undefined);
-  const insertCols = optional.map((k) => `"${OPTIONAL_COLUMNS[k]}"`);
-  const insertVals = optional.map((k) => toSqlValue(k, t[k]));
-  // On update, only the fields this transition carries change (plus status, seq and the amendable fields).
-  const updateSets = optional.map((k) => `"${OPTIONAL_COLUMNS[k]}" = excluded."${OPTIONAL_COLUMNS[k]}"`);
+  if (await updateTransition(em, t)) return true;
+  if (await insertTransition(em, t)) return true;
+  // Lost an insert race against a lower-seq write of the same task: apply ours on top of it.
+  return updateTransition(em, t);
+}
 
-  const sql = `
-    insert into tasks (task_id, brand_id, created_by_id, task_type, status, priority, priority_level, description,
-                       context_data, max_retries, retry_count, timeout_minutes, scheduled_for, created_at, updated_at, seq
-                       ${insertCols.length ? ', ' + insertCols.join(', ') : ''})
-    values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, clock_timestamp(), ?
-            ${insertVals.length ? ', ' + insertVals.map(() => '?').join(', ') : ''})
-    on conflict (task_id) do update set
-      status = excluded.status,
-      seq = excluded.seq,
-      priority = excluded.priority,
-      priority_level = excluded.priority_level,
-      description = excluded.description,
-      context_data = excluded.context_data,
-      retry_count = excluded.retry_count,
-      updated_at = clock_timestamp()
-      ${updateSets.length ? ', ' + updateSets.join(', ') : ''}
-    where tasks.seq < excluded.seq and tasks.deleted_at is null
-    returning id`;
-  const params = [
-    input.taskId,
-    input.brandId,
-    input.createdById,
-    input.taskType,
-    t.status,
-    input.priority,
-    PRIORITY_LEVEL[input.priority],
-    input.description,
-    JSON.stringify(input.contextData),
-    input.maxRetries,
-    input.retryCount,
-    input.timeoutMinutes,
-    input.scheduledFor,
-    input.createdAt,
-    t.seq,
-    ...insertVals,
-  ];
-  const rows = await em.execute<{ id: number }[]>(sql, params);
+function optionalFields(t: TaskTransition) {
+  return (Object.keys(OPTIONAL_COLUMNS) as (keyof typeof OPTIONAL_COLUMNS)[]).filter((k) => t[k] !== undefined);
+}
+
+async function updateTransition(em: EntityManager, t: TaskTransition): Promise<boolean> {
+  const { input } = t;
+  const optional = optionalFields(t);
+  const sets = optional.map((k) => `"${OPTIONAL_COLUMNS[k]}" = ${k === 'resultData' ? '?::jsonb' : '?'}`);
+  const rows = await em.execute<{ id: number }[]>(
+    `update tasks set status = ?, seq = ?, priority = ?, priority_level = ?, description = ?, context_data = ?::jsonb,
+            retry_count = ?, updated_at = clock_timestamp() ${sets.length ? ', ' + sets.join(', ') : ''}
+      where task_id = ? and seq < ? and deleted_at is null
+      returning id`,
+    [
+      t.status,
+      t.seq,
+      input.priority,
+      PRIORITY_LEVEL[input.priority],
+      input.description,
+      JSON.stringify(input.contextData),
+      input.retryCount,
+      ...optional.map((k) => toSqlValue(k, t[k])),
+      input.taskId,
+      t.seq,
+    ],
+  );
+  return rows.length > 0;
+}
+
+async function insertTransition(em: EntityManager, t: TaskTransition): Promise<boolean> {
+  const { input } = t;
+  const optional = optionalFields(t);
+  const rows = await em.execute<{ id: number }[]>(
+    `insert into tasks (task_id, brand_id, created_by_id, task_type, status, priority, priority_level, description,
+                        context_data, max_retries, retry_count, timeout_minutes, scheduled_for, created_at, updated_at, seq
+                        ${optional.map((k) => `, "${OPTIONAL_COLUMNS[k]}"`).join('')})
+     select ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, clock_timestamp(), ? ${optional.map((k) => (k === 'resultData' ? ', ?::jsonb' : ', ?')).join('')}
+      where not exists (select 1 from tasks where task_id = ?)
+     on conflict (task_id) do nothing
+     returning id`,
+    [
+      input.taskId,
+      input.brandId,
+      input.createdById,
+      input.taskType,
+      t.status,
+      input.priority,
+      PRIORITY_LEVEL[input.priority],
+      input.description,
+      JSON.stringify(input.contextData),
+      input.maxRetries,
+      input.retryCount,
+      input.timeoutMinutes,
+      input.scheduledFor,
+      input.createdAt,
+      t.seq,
+      ...optional.map((k) => toSqlValue(k, t[k])),
+      input.taskId,
+    ],
+  );
   return rows.length > 0;
 }
 

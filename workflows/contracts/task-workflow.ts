@@ -19,6 +19,11 @@ export interface TaskWorkflowInput {
   /** ISO instant; the workflow waits (status `pending`) until then. */
   scheduledFor: string | null;
   createdAt: string;
+  /**
+   * How long an activity may go without heartbeating before Temporal hands it to another worker (platform
+   * setting ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS, carried in the input because workflow code cannot read env).
+   */
+  heartbeatTimeoutSeconds?: number;
 }
 
 export interface TaskWorkflowResult {
