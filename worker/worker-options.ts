@@ -40,6 +40,10 @@ export async function createTaskWorker(deps: TaskWorkerDeps): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentLocalActivityExecutions: 200,
     shutdownGraceTime: '10 seconds',
+    // Heartbeats also carry cancellation to activities; by default they are throttled to 80% of the heartbeat
+    // timeout, which would delay a cancel by up to 12 s.
+    maxHeartbeatThrottleInterval: '1 second',
+    defaultHeartbeatThrottleInterval: '1 second',
     ...deps.overrides,
   });
 }

@@ -72,7 +72,7 @@ export interface TestContext {
  */
 export async function createTestContext(options: { worker?: boolean; config?: Partial<AppConfig> } = {}): Promise<TestContext> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
   const config = testConfig(options.config);

@@ -38,6 +38,9 @@ export async function startTemporalDevServer(options: { dbFilename?: string } = 
   const args = [
     'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--namespace', 'default',
     '--log-level', 'error', '--dynamic-config-value', 'matching.useNewMatcher=true',
+    // A closed execution is deleted once its close task is acknowledged; the 30 s default ack interval would make
+    // DELETE's effect in Temporal take up to a minute to observe.
+    '--dynamic-config-value', 'history.transferProcessorUpdateAckInterval="1s"',
     ...SEARCH_ATTRIBUTE_DEFINITIONS.flatMap((a) => ['--search-attribute', `${a.name}=${a.type}`]),
     ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
   ];

@@ -1,0 +1,369 @@
+/**
+ * Benchmark (not a test): how much does the REST API cost on top of Temporal?
+ *
+ *   A: `POST /tasks/` of `noop` tasks over real HTTP (the Koa app on an ephemeral 127.0.0.1 port);
+ *   B: raw `client.workflow.start('noop', ...)` of the same workflow, same input shape, same start options
+ *      (through TaskWorkflowGateway, which is exactly what the API calls), same task queue.
+ *
+ * Both paths run against the same Temporal dev server and the same worker, with the same concurrency, and both
+ * detect completion the same way (`client.workflow.getHandle(id).result()` on a separate observer connection).
+ * A and B alternate in rounds (A,B / B,A / A,B ...) after an unmeasured warm-up of each path, to reduce drift on
+ * a noisy shared machine. Prints a table and writes bench/results.json.
+ *
+ * Knobs: BENCH_TASKS (600, split over the rounds, per path), BENCH_CONCURRENCY (20), BENCH_ROUNDS (3),
+ * BENCH_WARMUP (50 per path), BENCH_TEMPORAL_ADDRESS (use an already running server with our search
+ * attributes instead of starting a dev server).
+ *
+ *   npm run build && npm run bench
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { ulid } from 'ulid';
+import { createApp } from '../api/app';
+import { loadConfig, type AppConfig } from '../api/config';
+import { signAccessToken } from '../api/services/token.service';
+import { createTemporalClient } from '../api/temporal/connection';
+import { TaskWorkflowGateway } from '../api/temporal/task-workflows';
+import { createOrmConfig } from '../db/mikro-orm.config';
+import { ensureBrand, ensureUser, grantMembership } from '../db/repositories/identity.repository';
+import { createThrowawayDatabase, dropDatabase } from '../tests/support/database';
+import { startTemporalDevServer, TEMPORAL_BIN } from '../tests/support/temporal-server';
+import type { TaskWorkflowInput, TaskWorkflowResult } from '../workflows/contracts/task-workflow';
+import { connectWorker, createTaskWorker } from '../worker/worker-options';
+import { mean, percentile, round } from './stats';
+
+const N = intEnv('BENCH_TASKS', 600);
+const C = intEnv('BENCH_CONCURRENCY', 20);
+const ROUNDS = intEnv('BENCH_ROUNDS', 3);
+const WARMUP = intEnv('BENCH_WARMUP', 50, 0);
+const TASK_QUEUE = 'bench';
+const GOAL_RATE_RATIO = 0.9;
+const GOAL_P95_RATIO = 1.15;
+
+type PathKey = 'A' | 'B';
+const LABEL: Record<PathKey, string> = { A: 'A: POST /tasks/', B: 'B: raw start' };
+
+interface BatchResult {
+  path: PathKey;
+  round: number;
+  tasks: number;
+  seconds: number;
+  rate: number;
+  latenciesMs: number[];
+}
+
+function intEnv(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${raw})`);
+  return n;
+}
+
+/** The repository root (the first directory up from here with a package.json): dist/bench/ -> ./ */
+function projectRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+  return dir;
+}
+
+/**
+ * Submits `count` tasks with `concurrency` submitters; each submit's latency is recorded, and once accepted
+ * its result is awaited (outside the concurrency limit). The rate spans first submit to last completion.
+ */
+async function runBatch(
+  path: PathKey,
+  round: number,
+  count: number,
+  concurrency: number,
+  submit: () => Promise<string>,
+  observer: Client,
+): Promise<BatchResult> {
+  const latenciesMs: number[] = [];
+  const completions: Promise<void>[] = [];
+  let next = 0;
+  let lastDone = 0;
+  const t0 = performance.now();
+  const submitter = async () => {
+    while (next < count) {
+      next++;
+      const start = performance.now();
+      const id = await submit();
+      latenciesMs.push(performance.now() - start);
+      completions.push(
+        observer.workflow
+          .getHandle(id)
+          .result()
+          .then((result: TaskWorkflowResult) => {
+            if (result?.status !== 'completed') throw new Error(`${id} ended with ${JSON.stringify(result)}`);
+            lastDone = Math.max(lastDone, performance.now());
+          }),
+      );
+    }
+  };
+  // allSettled first so a failed submitter does not leave result() promises unobserved.
+  const submitters = await Promise.allSettled(Array.from({ length: Math.min(concurrency, count) }, submitter));
+  const results = await Promise.allSettled(completions);
+  const failure = [...submitters, ...results].find((r) => r.status === 'rejected');
+  if (failure) throw (failure as PromiseRejectedResult).reason;
+  const seconds = (lastDone - t0) / 1000;
+  return { path, round, tasks: count, seconds, rate: count / seconds, latenciesMs };
+}
+
+function table(rows: string[][], alignLeft = 1): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) =>
+    r.map((cell, i) => (i < alignLeft ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  const sep = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(rows[0]!), sep, ...rows.slice(1).map(line)].join('\n');
+}
+
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+/** Cleanup steps, run last-registered first, each one even if an earlier one failed. */
+const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (let step = cleanups.pop(); step; step = cleanups.pop()) {
+      try {
+        await step.run();
+      } catch (err) {
+        console.error(`cleanup: ${step.name} failed:`, err);
+      }
+    }
+  })();
+  return cleaning;
+}
+const onExit = (name: string, run: () => Promise<unknown>) => cleanups.push({ name, run });
+
+async function main(): Promise<void> {
+  try {
+    await run();
+  } finally {
+    await cleanup();
+  }
+}
+
+async function run(): Promise<void> {
+  process.once('SIGINT', () => {
+    console.error('\ninterrupted, cleaning up...');
+    void cleanup().finally(() => process.exit(130));
+  });
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const log = (msg: string) => console.log(`[bench] ${msg}`);
+
+  // ---- infrastructure: Temporal, PostgreSQL ----
+  let temporalAddress = process.env.BENCH_TEMPORAL_ADDRESS;
+  if (temporalAddress) {
+    log(`using the Temporal server at ${temporalAddress}`);
+  } else {
+    if (!existsSync(TEMPORAL_BIN)) {
+      throw new Error(
+        `Temporal CLI not found at ${TEMPORAL_BIN} (tests/support/temporal-server.ts resolves it from its own directory, ` +
+          `which is wrong once compiled to dist/); set BENCH_TEMPORAL_ADDRESS to a running dev server instead`,
+      );
+    }
+    log('starting a Temporal dev server...');
+    const server = await startTemporalDevServer();
+    onExit('stop Temporal dev server', () => server.stop());
+    temporalAddress = server.address;
+  }
+  const db = await createThrowawayDatabase('durable_tasks_bench');
+  onExit(`drop database ${db.name}`, () => dropDatabase(db.name));
+
+  const config: AppConfig = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'warn',
+  });
+
+  // API and worker get their own pools and connections, as in production (separate processes).
+  const apiOrm = await MikroORM.init(createOrmConfig(db.url));
+  onExit('close API ORM', () => apiOrm.close(true));
+  const workerOrm = await MikroORM.init(createOrmConfig(db.url));
+  onExit('close worker ORM', () => workerOrm.close(true));
+
+  const api = createTemporalClient(config);
+  onExit('close API Temporal connection', () => api.connection.close());
+  const observer = createTemporalClient(config);
+  onExit('close observer Temporal connection', () => observer.connection.close());
+  const workerClient = createTemporalClient(config);
+  onExit('close worker Temporal client connection', () => workerClient.connection.close());
+
+  // ---- worker ----
+  const workerConnection = await connectWorker(config);
+  onExit('close worker NativeConnection', () => workerConnection.close());
+  const worker = await createTaskWorker({ orm: workerOrm, client: workerClient.client, connection: workerConnection, config });
+  const running = worker.run();
+  onExit('shut the worker down', async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+  });
+  running.catch(() => undefined); // surfaced by the cleanup step above
+
+  // ---- API over real HTTP ----
+  const server: Server = createApp({ orm: apiOrm, temporal: api.client, config }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  onExit('close HTTP server', () => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  // ---- identity ----
+  const em = apiOrm.em.fork();
+  const brand = await ensureBrand(em, 'bench');
+  const user = await ensureUser(em, 'bench', false);
+  await grantMembership(em, user.id, brand.id);
+  const token = signAccessToken(config, user, 3600);
+  const headers = { Authorization: `Bearer ${token}`, 'X-Brand-ID': String(brand.id), 'Content-Type': 'application/json' };
+  const body = JSON.stringify({ task_type: 'noop', description: 'bench' });
+
+  // ---- the two paths ----
+  const submitA = async (): Promise<string> => {
+    const res = await fetch(`${baseUrl}/tasks/`, { method: 'POST', headers, body });
+    const text = await res.text();
+    if (res.status !== 201) throw new Error(`POST /tasks/ answered ${res.status}: ${text.slice(0, 500)}`);
+    const taskId = (JSON.parse(text) as { task_id?: unknown }).task_id;
+    if (typeof taskId !== 'string') throw new Error(`POST /tasks/ answered without task_id: ${text.slice(0, 500)}`);
+    return taskId;
+  };
+  // Same client as the API, same gateway (start options, search attributes, priority, id reuse policy), and the
+  // input TaskService.create builds for {"task_type":"noop","description":"bench"} (schema defaults applied).
+  const gateway = new TaskWorkflowGateway(api.client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE);
+  const submitB = async (): Promise<string> => {
+    const input: TaskWorkflowInput = {
+      taskId: `bench_raw_${ulid().toLowerCase()}`,
+      brandId: brand.id,
+      createdById: user.id,
+      taskType: 'noop',
+      priority: 'normal',
+      description: 'bench',
+      contextData: {},
+      maxRetries: 3,
+      retryCount: 0,
+      timeoutMinutes: null,
+      scheduledFor: null,
+      createdAt: new Date().toISOString(),
+      heartbeatTimeoutSeconds: config.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
+    };
+    await gateway.start(input, 'create');
+    return input.taskId;
+  };
+  const submit: Record<PathKey, () => Promise<string>> = { A: submitA, B: submitB };
+
+  log(`node ${process.version}, ${cpus().length} CPUs, N=${N} per path in ${ROUNDS} rounds, C=${C}, warm-up ${WARMUP} per path`);
+  if (WARMUP > 0) {
+    for (const path of ['A', 'B'] as const) {
+      const w = await runBatch(path, 0, WARMUP, C, submit[path], observer.client);
+      log(`warm-up ${LABEL[path]}: ${w.tasks} tasks, ${fmt(w.rate)}/s`);
+    }
+  }
+
+  const batches: BatchResult[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const count = Math.floor(N / ROUNDS) + (r < N % ROUNDS ? 1 : 0);
+    if (count === 0) continue;
+    for (const path of r % 2 === 0 ? (['A', 'B'] as const) : (['B', 'A'] as const)) {
+      const b = await runBatch(path, r + 1, count, C, submit[path], observer.client);
+      batches.push(b);
+      log(`round ${r + 1} ${LABEL[path]}: ${b.tasks} tasks in ${fmt(b.seconds, 2)}s, ${fmt(b.rate)}/s, p95 ${fmt(percentile(b.latenciesMs, 95))} ms`);
+    }
+  }
+
+  // ---- figures ----
+  const summarize = (path: PathKey) => {
+    const mine = batches.filter((b) => b.path === path);
+    const lat = mine.flatMap((b) => b.latenciesMs);
+    const tasks = mine.reduce((s, b) => s + b.tasks, 0);
+    const seconds = mine.reduce((s, b) => s + b.seconds, 0);
+    return {
+      tasks,
+      seconds: round(seconds, 3),
+      completedPerSecond: round(tasks / seconds, 2),
+      submitLatencyMs: {
+        p50: round(percentile(lat, 50), 2),
+        p95: round(percentile(lat, 95), 2),
+        p99: round(percentile(lat, 99), 2),
+        mean: round(mean(lat), 2),
+        max: round(Math.max(...lat), 2),
+      },
+      rounds: mine.map((b) => ({ round: b.round, tasks: b.tasks, seconds: round(b.seconds, 3), completedPerSecond: round(b.rate, 2), p95Ms: round(percentile(b.latenciesMs, 95), 2) })),
+    };
+  };
+  const A = summarize('A');
+  const B = summarize('B');
+  const rateRatio = A.completedPerSecond / B.completedPerSecond;
+  const p95Ratio = A.submitLatencyMs.p95 / B.submitLatencyMs.p95;
+  const p50Ratio = A.submitLatencyMs.p50 / B.submitLatencyMs.p50;
+  const ok = (pass: boolean) => (pass ? 'ok' : 'MISSED');
+
+  console.log('');
+  console.log(`tasks throughput: N=${N} per path, C=${C}, ${ROUNDS} rounds (ABBA order), warm-up ${WARMUP}, node ${process.version}`);
+  console.log(
+    table([
+      ['metric', LABEL.A, LABEL.B, 'A/B', 'goal', ''],
+      ['completed/s (submit..last done)', fmt(A.completedPerSecond), fmt(B.completedPerSecond), fmt(rateRatio, 3), `>= ${GOAL_RATE_RATIO}`, ok(rateRatio >= GOAL_RATE_RATIO)],
+      ['submit p50 (ms)', fmt(A.submitLatencyMs.p50, 2), fmt(B.submitLatencyMs.p50, 2), fmt(p50Ratio, 3), '', ''],
+      ['submit p95 (ms)', fmt(A.submitLatencyMs.p95, 2), fmt(B.submitLatencyMs.p95, 2), fmt(p95Ratio, 3), `<= ${GOAL_P95_RATIO}`, ok(p95Ratio <= GOAL_P95_RATIO)],
+      ['submit mean (ms)', fmt(A.submitLatencyMs.mean, 2), fmt(B.submitLatencyMs.mean, 2), fmt(A.submitLatencyMs.mean / B.submitLatencyMs.mean, 3), '', ''],
+      ['tasks / seconds', `${A.tasks} / ${fmt(A.seconds, 2)}`, `${B.tasks} / ${fmt(B.seconds, 2)}`, '', '', ''],
+    ]),
+  );
+  console.log('');
+  console.log(
+    table([
+      ['round', 'path', 'tasks', 'seconds', 'completed/s', 'p50 ms', 'p95 ms'],
+      ...batches.map((b) => [String(b.round), LABEL[b.path], String(b.tasks), fmt(b.seconds, 2), fmt(b.rate), fmt(percentile(b.latenciesMs, 50), 2), fmt(percentile(b.latenciesMs, 95), 2)]),
+    ], 2),
+  );
+
+  const resultsPath = join(projectRoot(), 'bench', 'results.json');
+  const results = {
+    benchmark: 'tasks-throughput',
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpus().length,
+    n: N,
+    concurrency: C,
+    rounds: ROUNDS,
+    warmup: WARMUP,
+    taskType: 'noop',
+    A: { label: LABEL.A, ...A },
+    B: { label: LABEL.B, ...B },
+    ratios: { completedPerSecond: round(rateRatio, 4), p50: round(p50Ratio, 4), p95: round(p95Ratio, 4) },
+    goals: {
+      completedPerSecondRatioMin: GOAL_RATE_RATIO,
+      p95RatioMax: GOAL_P95_RATIO,
+      completedPerSecondMet: rateRatio >= GOAL_RATE_RATIO,
+      p95Met: p95Ratio <= GOAL_P95_RATIO,
+    },
+  };
+  writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwrote ${resultsPath}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
