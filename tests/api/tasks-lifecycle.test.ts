@@ -188,7 +188,7 @@ describe('task lifecycle through the API on a real Temporal server', () => {
       if (!gone) await new Promise((r) => setTimeout(r, 200));
     }
     expect(gone).toBe(true);
-    const audit = await t.orm.em.fork().execute(`select action, actor_id, details from audit_log where target_id = ? order by id`, [res.body.task_id]);
+    const audit = await t.orm.em.fork().execute<{ action: string; actor_id: number; details: Record<string, unknown> }[]>(`select action, actor_id, details from audit_log where target_id = ? order by id`, [res.body.task_id]);
     expect(audit.map((a: { action: string }) => a.action)).toEqual(['task.cancel', 'task.delete']);
     expect(audit[1]).toMatchObject({ actor_id: t.user.id, details: { status: 'cancelled', task_type: 'noop' } });
   });

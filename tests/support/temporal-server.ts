@@ -1,12 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../../workflows/contracts/search-attributes';
 
+/** The project root: the nearest folder above this file with a package.json (works from tests/ and from dist/). */
+function projectRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
 /** The CLI binary scripts/setup.sh builds once with `go install` (never downloaded at test time). */
-export const TEMPORAL_BIN = join(__dirname, '..', '..', '.tools', 'bin', 'temporal');
+export const TEMPORAL_BIN = join(projectRoot(), '.tools', 'bin', 'temporal');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
