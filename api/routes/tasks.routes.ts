@@ -17,7 +17,9 @@ type Ctx = RouterContext<AppState>;
 
 const actor = (ctx: Ctx): Actor => ({
   userId: ctx.state.principal.id,
+  username: ctx.state.principal.username,
   brandId: ctx.state.brand.id,
+  brandName: ctx.state.brand.name,
   requestId: ctx.state.requestId,
 });
 

@@ -16,7 +16,7 @@ import {
   updateEditableFields,
   type TaskRow,
 } from '../../db/repositories/task-query.repository';
-import { upsertTaskTransition } from '../../db/repositories/task-mirror.repository';
+import { deleteUnstartedTask, insertTaskIfMissing, upsertTaskTransition } from '../../db/repositories/task-mirror.repository';
 import {
   CANCELLABLE_STATUSES,
   EDITABLE_STATUSES,
@@ -45,7 +45,9 @@ import type { TaskWorkflowGateway } from '../temporal/task-workflows';
 
 export interface Actor {
   userId: number;
+  username: string;
   brandId: number;
+  brandName: string;
   requestId: string | null;
 }
 
@@ -160,9 +162,24 @@ export class TaskService {
       createdAt: new Date().toISOString(),
       heartbeatTimeoutSeconds: this.deps.config.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
     };
-    const started = await this.deps.tasks.start(input, 'create');
-    // Read-your-writes: the row exists when we answer, whatever the workflow has recorded so far.
-    await upsertTaskTransition(em, { input, seq: mirrorSeq(0, 'pending'), status: 'pending', runId: started.runId });
+    // Start the workflow and write the pending row concurrently (read-your-writes without paying two round
+    // trips in sequence). If the start fails, the optimistic row is removed; if we crash in between, the
+    // reconciler marks the orphan row failed with an explanation instead of leaving it pending forever.
+    const pending = { input, seq: mirrorSeq(0, 'pending'), status: 'pending' as const };
+    const [startOutcome, insertOutcome] = await Promise.allSettled([
+      this.deps.tasks.start(input, 'create'),
+      insertTaskIfMissing(em, pending),
+    ]);
+    if (startOutcome.status === 'rejected') {
+      if (insertOutcome.status === 'fulfilled' && insertOutcome.value !== null) await deleteUnstartedTask(em, taskId, pending.seq);
+      throw startOutcome.reason;
+    }
+    if (insertOutcome.status === 'rejected') throw insertOutcome.reason;
+    const started = startOutcome.value;
+    if (insertOutcome.value !== null && !started.alreadyExisted) {
+      // The common case: the row we just inserted is exactly what the input says; answer without re-reading it.
+      return { task: pendingRow(insertOutcome.value, input, actor, started.runId), replayed };
+    }
     const task = await findTask(em, actor.brandId, taskId);
     if (!task) throw AppError.taskNotFound(); // deleted meanwhile by another request with the same key
     return { task, replayed: replayed || started.alreadyExisted };
@@ -392,6 +409,38 @@ export class TaskService {
       ),
     };
   }
+}
+
+/** The row `insertTaskIfMissing` just wrote, as a query would return it. */
+function pendingRow(id: number, input: TaskWorkflowInput, actor: Actor, runId: string): TaskRow {
+  return {
+    id,
+    task_id: input.taskId,
+    task_type: input.taskType,
+    status: 'pending',
+    priority: input.priority,
+    description: input.description,
+    progress_percentage: 0,
+    brand_id: actor.brandId,
+    brand_name: actor.brandName,
+    created_by_id: actor.userId,
+    created_by_username: actor.username,
+    created_at: input.createdAt,
+    updated_at: input.createdAt,
+    started_at: null,
+    completed_at: null,
+    scheduled_for: input.scheduledFor,
+    context_data: input.contextData,
+    result_data: null,
+    error_message: null,
+    retry_count: 0,
+    max_retries: input.maxRetries,
+    timeout_minutes: input.timeoutMinutes,
+    run_id: runId,
+    seq: mirrorSeq(0, 'pending'),
+    has_metrics: false,
+    is_resumable: false,
+  };
 }
 
 function isNotFound(err: unknown): boolean {

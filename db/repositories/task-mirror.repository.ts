@@ -23,7 +23,7 @@ const OPTIONAL_COLUMNS = {
  */
 export async function upsertTaskTransition(em: EntityManager, t: TaskTransition): Promise<boolean> {
   if (await updateTransition(em, t)) return true;
-  if (await insertTransition(em, t)) return true;
+  if ((await insertTaskIfMissing(em, t)) !== null) return true;
   // Lost an insert race against a lower-seq write of the same task: apply ours on top of it.
   return updateTransition(em, t);
 }
@@ -57,7 +57,8 @@ async function updateTransition(em: EntityManager, t: TaskTransition): Promise<b
   return rows.length > 0;
 }
 
-async function insertTransition(em: EntityManager, t: TaskTransition): Promise<boolean> {
+/** Inserts the row if the task has none yet; returns its new id, or null when a row already exists. */
+export async function insertTaskIfMissing(em: EntityManager, t: TaskTransition): Promise<number | null> {
   const { input } = t;
   const optional = optionalFields(t);
   const rows = await em.execute<{ id: number }[]>(
@@ -88,7 +89,12 @@ async function insertTransition(em: EntityManager, t: TaskTransition): Promise<b
       input.taskId,
     ],
   );
-  return rows.length > 0;
+  return rows[0]?.id ?? null;
+}
+
+/** Undoes the API's optimistic pending row when starting its workflow failed (only if nothing newer was written). */
+export async function deleteUnstartedTask(em: EntityManager, taskId: string, seq: number): Promise<void> {
+  await em.execute(`delete from tasks where task_id = ? and seq <= ?`, [taskId, seq]);
 }
 
 function toSqlValue(key: keyof typeof OPTIONAL_COLUMNS, value: unknown): unknown {

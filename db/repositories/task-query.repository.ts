@@ -182,9 +182,18 @@ export async function updateEditableFields(
 ): Promise<void> {
   const sets: string[] = [];
   const params: unknown[] = [];
-  if (fields.priority !== undefined) sets.push('priority = ?', 'priority_level = ?') && params.push(fields.priority, fields.priorityLevel);
-  if (fields.description !== undefined) sets.push('description = ?') && params.push(fields.description);
-  if (fields.contextData !== undefined) sets.push('context_data = ?::jsonb') && params.push(JSON.stringify(fields.contextData));
+  if (fields.priority !== undefined) {
+    sets.push('priority = ?', 'priority_level = ?');
+    params.push(fields.priority, fields.priorityLevel);
+  }
+  if (fields.description !== undefined) {
+    sets.push('description = ?');
+    params.push(fields.description);
+  }
+  if (fields.contextData !== undefined) {
+    sets.push('context_data = ?::jsonb');
+    params.push(JSON.stringify(fields.contextData));
+  }
   if (!sets.length) return;
   await em.execute(`update tasks set ${sets.join(', ')}, updated_at = clock_timestamp() where task_id = ?`, [...params, taskId]);
 }
