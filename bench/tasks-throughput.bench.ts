@@ -1,26 +1,26 @@
 /**
  * Benchmark (not a test): how much does the REST API cost on top of Temporal?
  *
- *   A: `POST /tasks/` of `noop` tasks over real HTTP (the Koa app on an ephemeral 127.0.0.1 port);
+ *   A: `POST /tasks/` of `noop` tasks over real HTTP to the API process (dist/api/server.js on a free port);
  *   B: raw `client.workflow.start('noop', ...)` of the same workflow, same input shape, same start options
  *      (through TaskWorkflowGateway, which is exactly what the API calls), same task queue.
  *
- * Both paths run against the same Temporal dev server and the same worker, with the same concurrency, and both
+ * Both paths run against the same Temporal dev server and the same worker process (dist/worker/main.js), with the same concurrency, and both
  * detect completion the same way (`client.workflow.getHandle(id).result()` on a separate observer connection).
  * A and B alternate in rounds (A,B / B,A / A,B ...) after an unmeasured warm-up of each path, to reduce drift on
  * a noisy shared machine. Prints a table and writes bench/results.json.
  *
  * Knobs: BENCH_TASKS (600, split over the rounds, per path), BENCH_CONCURRENCY (20), BENCH_ROUNDS (3),
- * BENCH_WARMUP (50 per path), BENCH_TEMPORAL_ADDRESS (use an already running server with our search
+ * BENCH_WARMUP (50 per path), BENCH_PROFILE=1 (CPU profile of the API process into /tmp/prof),
+ * BENCH_TEMPORAL_ADDRESS (use an already running server with our search
  * attributes instead of starting a dev server).
  *
  *   npm run build && npm run bench
  */
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,7 +28,6 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ulid } from 'ulid';
-import { createApp } from '../api/app';
 import { loadConfig, type AppConfig } from '../api/config';
 import { signAccessToken } from '../api/services/token.service';
 import { createTemporalClient } from '../api/temporal/connection';
@@ -36,9 +35,8 @@ import { TaskWorkflowGateway } from '../api/temporal/task-workflows';
 import { createOrmConfig } from '../db/mikro-orm.config';
 import { ensureBrand, ensureUser, grantMembership } from '../db/repositories/identity.repository';
 import { createThrowawayDatabase, dropDatabase } from '../tests/support/database';
-import { startTemporalDevServer, TEMPORAL_BIN } from '../tests/support/temporal-server';
+import { freePort, startTemporalDevServer, TEMPORAL_BIN } from '../tests/support/temporal-server';
 import type { TaskWorkflowInput, TaskWorkflowResult } from '../workflows/contracts/task-workflow';
-import { connectWorker, createTaskWorker } from '../worker/worker-options';
 import { mean, percentile, round } from './stats';
 
 const N = intEnv('BENCH_TASKS', 600);
@@ -173,8 +171,7 @@ async function run(): Promise<void> {
   } else {
     if (!existsSync(TEMPORAL_BIN)) {
       throw new Error(
-        `Temporal CLI not found at ${TEMPORAL_BIN} (tests/support/temporal-server.ts resolves it from its own directory, ` +
-          `which is wrong once compiled to dist/); set BENCH_TEMPORAL_ADDRESS to a running dev server instead`,
+        `Temporal CLI not found at ${TEMPORAL_BIN}; run scripts/setup.sh, or set BENCH_TEMPORAL_ADDRESS to a running dev server`,
       );
     }
     log('starting a Temporal dev server...');
@@ -196,41 +193,52 @@ async function run(): Promise<void> {
     LOG_LEVEL: 'warn',
   });
 
-  // API and worker get their own pools and connections, as in production (separate processes).
-  const apiOrm = await MikroORM.init(createOrmConfig(db.url));
-  onExit('close API ORM', () => apiOrm.close(true));
-  const workerOrm = await MikroORM.init(createOrmConfig(db.url));
-  onExit('close worker ORM', () => workerOrm.close(true));
-
-  const api = createTemporalClient(config);
-  onExit('close API Temporal connection', () => api.connection.close());
+  // API and worker run as their own processes from dist/, as deployed (and as `make up` runs them): the benchmark
+  // process only generates load, starts the raw path and waits for results, so no path borrows another's event loop.
+  const benchOrm = await MikroORM.init(createOrmConfig(db.url));
+  onExit('close bench ORM', () => benchOrm.close(true));
+  const raw = createTemporalClient(config);
+  onExit('close raw-path Temporal connection', () => raw.connection.close());
   const observer = createTemporalClient(config);
   onExit('close observer Temporal connection', () => observer.connection.close());
-  const workerClient = createTemporalClient(config);
-  onExit('close worker Temporal client connection', () => workerClient.connection.close());
 
-  // ---- worker ----
-  const workerConnection = await connectWorker(config);
-  onExit('close worker NativeConnection', () => workerConnection.close());
-  const worker = await createTaskWorker({ orm: workerOrm, client: workerClient.client, connection: workerConnection, config });
-  const running = worker.run();
-  onExit('shut the worker down', async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running;
-  });
-  running.catch(() => undefined); // surfaced by the cleanup step above
-
-  // ---- API over real HTTP ----
-  const server: Server = createApp({ orm: apiOrm, temporal: api.client, config }).listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  onExit('close HTTP server', () => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const apiPort = await freePort();
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+    JWT_SECRET: config.JWT_SECRET,
+    HOST: '127.0.0.1',
+    PORT: String(apiPort),
+    LOG_LEVEL: 'warn',
+    RECONCILE_INTERVAL_SECONDS: '3600',
+  };
+  const spawnService = (name: string, script: string) => {
+    const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE && name === 'api' ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), join(__dirname, '..', script)], { env: childEnv, stdio: ['ignore', 'ignore', 'inherit'] });
+    onExit(`stop ${name}`, () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    }));
+    return child;
+  };
+  spawnService('worker', join('worker', 'main.js'));
+  spawnService('api', join('api', 'server.js'));
+  const baseUrl = `http://127.0.0.1:${apiPort}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ok = await fetch(`${baseUrl}/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error('the API process did not become healthy within 60 s');
+    await new Promise((r) => setTimeout(r, 250));
+  }
 
   // ---- identity ----
-  const em = apiOrm.em.fork();
+  const em = benchOrm.em.fork();
   const brand = await ensureBrand(em, 'bench');
   const user = await ensureUser(em, 'bench', false);
   await grantMembership(em, user.id, brand.id);
@@ -239,17 +247,31 @@ async function run(): Promise<void> {
   const body = JSON.stringify({ task_type: 'noop', description: 'bench' });
 
   // ---- the two paths ----
+  // node:http with a keep-alive agent rather than fetch: undici's fetch costs several ms of client CPU per call under
+  // concurrency, which would be charged to the API although the load generator spends it.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: C });
+  onExit('destroy HTTP agent', async () => agent.destroy());
+  const postTask = () =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(`${baseUrl}/tasks/`, { method: 'POST', agent, headers: { ...headers, 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
   const submitA = async (): Promise<string> => {
-    const res = await fetch(`${baseUrl}/tasks/`, { method: 'POST', headers, body });
-    const text = await res.text();
-    if (res.status !== 201) throw new Error(`POST /tasks/ answered ${res.status}: ${text.slice(0, 500)}`);
+    const { status, text } = await postTask();
+    if (status !== 201) throw new Error(`POST /tasks/ answered ${status}: ${text.slice(0, 500)}`);
     const taskId = (JSON.parse(text) as { task_id?: unknown }).task_id;
     if (typeof taskId !== 'string') throw new Error(`POST /tasks/ answered without task_id: ${text.slice(0, 500)}`);
     return taskId;
   };
   // Same client as the API, same gateway (start options, search attributes, priority, id reuse policy), and the
   // input TaskService.create builds for {"task_type":"noop","description":"bench"} (schema defaults applied).
-  const gateway = new TaskWorkflowGateway(api.client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE);
+  const gateway = new TaskWorkflowGateway(raw.client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE);
   const submitB = async (): Promise<string> => {
     const input: TaskWorkflowInput = {
       taskId: `bench_raw_${ulid().toLowerCase()}`,
