@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -10,6 +11,7 @@ import { startTemporalDevServer } from './temporal-server';
  * Their coordinates reach the test files through environment variables (jest workers inherit them).
  */
 export default async function globalSetup(): Promise<void> {
+  ensureFreshBuild();
   const [server, db, bundle] = await Promise.all([
     startTemporalDevServer(),
     createThrowawayDatabase(),
@@ -26,4 +28,30 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
   process.env.TEST_TMP_DIR = dir;
   (globalThis as Record<string, unknown>).__TEST_RESOURCES__ = { server, dbName: db.name, dir };
+}
+
+const ROOT = join(__dirname, '..', '..');
+const SOURCE_DIRS = ['api', 'workflows', 'activities', 'worker', 'db'];
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Some tests run the real worker process (dist/worker/main.js) to kill it with SIGKILL; make sure it is built
+ * from the current sources (`make test` has just built it, so this is usually a no-op).
+ */
+function ensureFreshBuild(): void {
+  const entry = join(ROOT, 'dist', 'worker', 'main.js');
+  const built = existsSync(entry) ? statSync(entry).mtimeMs : 0;
+  const sources = Math.max(...SOURCE_DIRS.map((d) => newestMtime(join(ROOT, d))));
+  if (sources > built) {
+    console.log('\n[global-setup] dist/ is older than the sources: npm run build');
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  }
 }
