@@ -82,11 +82,16 @@ elif port_open "$TEMPORAL_PORT"; then
 else
   sa_flags=()
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do sa_flags+=(--search-attribute "$sa=Keyword"); done
+  # useNewMatcher: task priority; one task-queue partition: priority order is strict (it holds per partition);
+  # a 5 s ack interval: DELETE /tasks/{id}/ removes the closed execution within seconds instead of up to a minute.
   start temporal "$TEMPORAL" server start-dev \
     --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
     --db-filename "$ROOT/.data/temporal.db" --namespace default --log-level warn \
     "${sa_flags[@]}" \
     --dynamic-config-value matching.useNewMatcher=true \
+    --dynamic-config-value matching.numTaskqueueReadPartitions=1 \
+    --dynamic-config-value matching.numTaskqueueWritePartitions=1 \
+    --dynamic-config-value history.transferProcessorUpdateAckInterval='"5s"' \
     --dynamic-config-value frontend.workerVersioningDataAPIs=true
   TEMPORAL_PID=${PIDS[-1]}
   temporal_started() { kill -0 "$TEMPORAL_PID" 2>/dev/null || return 2; temporal_ready; }

@@ -48,6 +48,9 @@ export async function startTemporalDevServer(options: { dbFilename?: string } = 
     // A closed execution is deleted once its close task is acknowledged; the 30 s default ack interval would make
     // DELETE's effect in Temporal take up to a minute to observe.
     '--dynamic-config-value', 'history.transferProcessorUpdateAckInterval="1s"',
+    // Priority is ordered within a task queue partition; one partition makes "critical first" strict.
+    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
     ...SEARCH_ATTRIBUTE_DEFINITIONS.flatMap((a) => ['--search-attribute', `${a.name}=${a.type}`]),
     ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
   ];
