@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import * as workflows from '../../workflows';
 
 /**
  * Determinism guard: recorded histories of every workflow type are replayed against the current workflow code.
@@ -12,7 +13,7 @@ import { Worker } from '@temporalio/worker';
  */
 const DIR = join(__dirname, '..', 'fixtures', 'histories');
 /** Every workflow exported by workflows/index.ts must have at least one recorded history. */
-const WORKFLOW_TYPES = Object.keys(require('../../workflows') as Record<string, unknown>);
+const WORKFLOW_TYPES = Object.keys(workflows);
 
 function fixtures(): { name: string; json: unknown }[] {
   return readdirSync(DIR)
