@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/.tools/node/node_modules/.bin:$(PATH)
 SHELL := /bin/bash
 
 .DEFAULT_GOAL := help
-.PHONY: help up test setup build bench clean
+.PHONY: help up test setup build bench clean token
 
 help: ## show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -29,3 +29,6 @@ bench: ## run the throughput benchmark (after setup)
 
 clean: ## remove dist/ and .data/ (keeps .tools/)
 	rm -rf dist .data
+
+token: ## print a fresh admin token (valid 24 h) for the demo admin
+	@node dist/db/admin-cli.js token --username admin

@@ -182,7 +182,8 @@ async function run(): Promise<void> {
   const db = await createThrowawayDatabase('durable_tasks_bench');
   onExit(`drop database ${db.name}`, () => dropDatabase(db.name));
 
-  const config: AppConfig = loadConfig({
+  const apiPort = await freePort();
+  const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'test',
     DATABASE_URL: db.url,
@@ -190,8 +191,13 @@ async function run(): Promise<void> {
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: TASK_QUEUE,
     JWT_SECRET: randomBytes(32).toString('hex'),
+    HOST: '127.0.0.1',
+    PORT: String(apiPort),
     LOG_LEVEL: 'warn',
-  });
+    RECONCILE_INTERVAL_SECONDS: '3600',
+  };
+  // The bench process reads the same configuration the API and worker processes get.
+  const config: AppConfig = loadConfig(childEnv);
 
   // API and worker run as their own processes from dist/, as deployed (and as `make up` runs them): the benchmark
   // process only generates load, starts the raw path and waits for results, so no path borrows another's event loop.
@@ -202,20 +208,6 @@ async function run(): Promise<void> {
   const observer = createTemporalClient(config);
   onExit('close observer Temporal connection', () => observer.connection.close());
 
-  const apiPort = await freePort();
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'test',
-    DATABASE_URL: db.url,
-    TEMPORAL_ADDRESS: temporalAddress,
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
-    JWT_SECRET: config.JWT_SECRET,
-    HOST: '127.0.0.1',
-    PORT: String(apiPort),
-    LOG_LEVEL: 'warn',
-    RECONCILE_INTERVAL_SECONDS: '3600',
-  };
   const spawnService = (name: string, script: string) => {
     const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE && name === 'api' ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), join(__dirname, '..', script)], { env: childEnv, stdio: ['ignore', 'ignore', 'inherit'] });
     onExit(`stop ${name}`, () => new Promise<void>((resolve) => {
