@@ -1,8 +1,10 @@
 import { isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import {
   applyReconciledState,
+  findExistingTaskIds,
   findStaleActiveTasks,
   markTaskReconciled,
+  upsertTaskTransition,
 } from '../db/repositories/task-mirror.repository';
 import { mirrorSeq } from '../workflows/contracts/task-workflow';
 import type { ActivityDeps } from './deps';
@@ -10,6 +12,8 @@ import type { ActivityDeps } from './deps';
 export interface ReconcileReport {
   checked: number;
   repaired: number;
+  /** Executions found in Temporal visibility without any mirror row (a crash between start and the first write). */
+  adopted: number;
   /** Each repaired row: what the mirror said and what Temporal says. Drift is a metric: it should stay near zero. */
   drift: { task_id: string; from: string; to: string }[];
 }
@@ -17,14 +21,42 @@ export interface ReconcileReport {
 export function createReconcileActivities(deps: ActivityDeps) {
   return {
     /**
-     * Compares unfinished mirror rows with Temporal and repairs the ones whose run closed without the workflow
-     * recording it: terminated from the Web UI or CLI, timed out by the server, or deleted.
+     * Repairs the mirror from Temporal: adopts recent executions that have no row yet, then compares unfinished
+     * rows with Temporal and repairs the ones whose run closed without the workflow recording it (terminated from
+     * the Web UI or CLI, timed out by the server, deleted).
      */
-    async reconcileTaskMirror(input: { batchSize: number; staleAfterSeconds?: number }): Promise<ReconcileReport> {
+    async reconcileTaskMirror(input: { batchSize: number; staleAfterSeconds?: number; lookbackMinutes?: number }): Promise<ReconcileReport> {
       const em = deps.orm.em.fork();
+      const report: ReconcileReport = { checked: 0, repaired: 0, adopted: 0, drift: [] };
+
+      // 1. Executions Temporal knows and the mirror does not: create their rows from the start input.
+      const since = new Date(Date.now() - (input.lookbackMinutes ?? 60) * 60_000);
+      const seen = new Map<string, { runId: string; status: string }>();
+      for await (const wf of deps.tasks.recentTaskExecutions(since)) {
+        if (!seen.has(wf.taskId)) seen.set(wf.taskId, wf); // newest run first
+        if (seen.size >= input.batchSize) break;
+      }
+      const known = new Set(await findExistingTaskIds(em, [...seen.keys()]));
+      for (const [taskId, wf] of seen) {
+        if (known.has(taskId)) continue;
+        const start = await deps.tasks.startInput(taskId, wf.runId);
+        if (!start) continue;
+        const created = await upsertTaskTransition(em, {
+          input: start,
+          seq: mirrorSeq(start.retryCount, 'pending'),
+          status: 'pending',
+          runId: wf.runId,
+        });
+        if (created) {
+          report.adopted += 1;
+          report.drift.push({ task_id: taskId, from: 'missing', to: 'pending' });
+        }
+      }
+
+      // 2. Unfinished rows whose run closed without the workflow recording it.
       const stale = input.staleAfterSeconds ?? deps.config.RECONCILE_STALE_AFTER_SECONDS;
       const rows = await findStaleActiveTasks(em, stale, input.batchSize);
-      const report: ReconcileReport = { checked: rows.length, repaired: 0, drift: [] };
+      report.checked = rows.length;
       for (const row of rows) {
         const repair = await inspect(deps, row.task_id, row.run_id);
         if (!repair) {

@@ -86,6 +86,21 @@ export class TaskWorkflowGateway {
     }
   }
 
+  /** Task workflows started since `since` (visibility query on our search attributes), for the reconciler. */
+  async *recentTaskExecutions(since: Date): AsyncGenerator<{ taskId: string; runId: string; status: string }> {
+    const query = `TaskId IS NOT NULL AND StartTime > '${since.toISOString()}'`;
+    for await (const wf of this.client.workflow.list({ query })) {
+      yield { taskId: wf.workflowId, runId: wf.runId, status: wf.status.name };
+    }
+  }
+
+  /** The input a run was started with, read from its first history event. */
+  async startInput(taskId: string, runId: string): Promise<TaskWorkflowInput | null> {
+    const history = await this.client.workflow.getHandle(taskId, runId).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    return payload ? (this.client.options.loadedDataConverter.payloadConverter.fromPayload(payload) as TaskWorkflowInput) : null;
+  }
+
   /** Deletes every run of the workflow id from Temporal (history and visibility). */
   async deleteExecution(taskId: string): Promise<void> {
     await this.client.workflowService.deleteWorkflowExecution({

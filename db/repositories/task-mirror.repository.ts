@@ -176,3 +176,13 @@ export async function applyReconciledState(
 export async function markTaskReconciled(em: EntityManager, taskId: string): Promise<void> {
   await em.execute(`update tasks set reconciled_at = clock_timestamp() where task_id = ?`, [taskId]);
 }
+
+/** Which of these task ids have a row (deleted ones included: a deleted task is never re-adopted). */
+export async function findExistingTaskIds(em: EntityManager, taskIds: string[]): Promise<string[]> {
+  if (taskIds.length === 0) return [];
+  const rows = await em.execute<{ task_id: string }[]>(
+    `select task_id from tasks where task_id in (${taskIds.map(() => '?').join(', ')})`,
+    taskIds,
+  );
+  return rows.map((r) => r.task_id);
+}

@@ -1,6 +1,8 @@
 import { createTestContext, type TestContext } from '../support/harness';
 import { insertMirrorRows } from '../support/mirror-fixtures';
 import type { ReconcileReport } from '../../activities/reconcile.activities';
+import { TaskWorkflowGateway } from '../../api/temporal/task-workflows';
+import type { TaskWorkflowInput } from '../../workflows/contracts/task-workflow';
 
 describe('mirror reconciler (system workflow) against Temporal visibility', () => {
   let t: TestContext;
@@ -39,6 +41,38 @@ describe('mirror reconciler (system workflow) against Temporal visibility', () =
     expect(report.drift).toContainEqual({ task_id: orphan!.taskId, from: 'pending', to: 'failed' });
     const task = (await t.http.get(`/tasks/${orphan!.taskId}/`).set(t.headers())).body;
     expect(task).toMatchObject({ status: 'failed', error_message: expect.stringMatching(/no longer exists/) });
+  });
+
+  it('adopts an execution that has no mirror row (a crash between start and the first write)', async () => {
+    // Started on a queue no worker polls, as if the API had died right after the start: nothing wrote a row.
+    const orphanQueue = new TaskWorkflowGateway(t.client, `no-worker-${Date.now()}`, t.config.TEMPORAL_NAMESPACE);
+    const input: TaskWorkflowInput = {
+      taskId: `task_adopt_${Date.now()}`,
+      brandId: t.brand.id,
+      createdById: t.user.id,
+      taskType: 'noop',
+      priority: 'high',
+      description: 'started, never mirrored',
+      contextData: {},
+      maxRetries: 3,
+      retryCount: 0,
+      timeoutMinutes: null,
+      scheduledFor: null,
+      createdAt: new Date().toISOString(),
+    };
+    await orphanQueue.start(input, 'create');
+    expect((await t.http.get(`/tasks/${input.taskId}/`).set(t.headers())).status).toBe(404);
+
+    let report: ReconcileReport | undefined;
+    const deadline = Date.now() + 15_000; // visibility is eventually consistent
+    while (!report?.drift.some((d) => d.task_id === input.taskId) && Date.now() < deadline) report = await reconcile();
+    expect(report!.drift).toContainEqual({ task_id: input.taskId, from: 'missing', to: 'pending' });
+    const task = (await t.http.get(`/tasks/${input.taskId}/`).set(t.headers())).body;
+    expect(task).toMatchObject({ status: 'pending', priority: 'high', description: 'started, never mirrored', created_by: { id: t.user.id } });
+
+    await t.gateway.terminate(input.taskId, 'cleanup');
+    await reconcile();
+    expect((await t.http.get(`/tasks/${input.taskId}/`).set(t.headers())).body.status).toBe('cancelled');
   });
 
   it('leaves consistent rows alone: a running task stays running, a second pass finds no drift for it', async () => {
