@@ -5,6 +5,6 @@ import type { TaskWorkflowGateway } from '../api/temporal/task-workflows';
 /** What activities may touch, built once by the worker and passed in (no module-level singletons). */
 export interface ActivityDeps {
   orm: MikroORM;
-  config: Pick<AppConfig, 'EXPORT_DIR' | 'PROGRESS_WRITE_INTERVAL_MS' | 'RECONCILE_STALE_AFTER_SECONDS'>;
+  config: AppConfig;
   tasks: TaskWorkflowGateway;
 }

@@ -4,6 +4,10 @@ import { createHttpActivities } from './http.activities';
 import { createMirrorActivities } from './mirror.activities';
 import { createNoopActivities } from './noop.activities';
 import { createReconcileActivities } from './reconcile.activities';
+// @family-imports:seo
+// @family-imports:site
+// @family-imports:content
+// @family-imports:data
 
 export type { ActivityDeps } from './deps';
 
@@ -15,6 +19,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createHttpActivities(deps),
     ...createExportActivities(deps),
     ...createReconcileActivities(deps),
+    // @family:seo
+    // @family:site
+    // @family:content
+    // @family:data
   };
 }
 

@@ -31,6 +31,11 @@ const configSchema = z.object({
   /** Minimum interval between progress writes to the mirror per activity. */
   PROGRESS_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** OpenAI-compatible chat completions for ai_content_generation; unset → that type is refused at creation. */
+  AI_API_BASE_URL: z.string().url().optional(),
+  AI_API_KEY: z.string().optional(),
+  AI_MODEL: z.string().default('gpt-4o-mini'),
+  AI_TIMEOUT_SECONDS: z.coerce.number().positive().default(60),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

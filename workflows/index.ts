@@ -5,4 +5,8 @@
 export { noop } from './tasks/noop';
 export { http_request } from './tasks/http-request';
 export { data_export } from './tasks/data-export';
+// @family:seo
+// @family:site
+// @family:content
+// @family:data
 export { reconcileMirrorWorkflow } from './system/reconcile-mirror';

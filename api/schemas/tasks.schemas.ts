@@ -1,10 +1,14 @@
 import { z } from 'zod';
-import { ALL_TASK_TYPES, TASK_PRIORITIES, TASK_STATUSES } from '../../workflows/contracts/task-types';
+import { ALL_TASK_TYPES, TASK_PRIORITIES, TASK_STATUSES, TASK_TYPE_ALIASES, type TaskTypeName } from '../../workflows/contracts/task-types';
 
 const choices = (values: readonly string[]) => `Invalid value. Choices: ${values.join(', ')}`;
 
 const priority = z.enum(TASK_PRIORITIES, { error: choices(TASK_PRIORITIES) });
-const taskType = z.enum(ALL_TASK_TYPES, { error: choices(ALL_TASK_TYPES) });
+/** Canonical names plus the seeds' aliases (seo_audit, seo_analysis), always answered under the canonical name. */
+const TASK_TYPE_INPUTS = [...ALL_TASK_TYPES, ...Object.keys(TASK_TYPE_ALIASES)] as [string, ...string[]];
+const canonicalType = (name: string): TaskTypeName => TASK_TYPE_ALIASES[name] ?? (name as TaskTypeName);
+const aliasNote = Object.entries(TASK_TYPE_ALIASES).map(([alias, name]) => `${alias} → ${name}`).join(', ');
+const taskType = z.enum(TASK_TYPE_INPUTS, { error: `${choices(ALL_TASK_TYPES)} (aliases: ${aliasNote})` }).transform(canonicalType);
 const contextData = z.record(z.string(), z.unknown(), { error: 'Must be a JSON object' });
 const isoInstant = z.iso.datetime({ offset: true, error: 'Must be an ISO 8601 date-time with a timezone, e.g. 2024-12-25T09:00:00Z' });
 
@@ -115,7 +119,7 @@ export const listTasksQuery = z
   .object({
     status: commaList(TASK_STATUSES).optional(),
     priority: commaList(TASK_PRIORITIES).optional(),
-    task_type: commaList(ALL_TASK_TYPES).optional(),
+    task_type: commaList(TASK_TYPE_INPUTS).transform((names) => [...new Set(names.map(canonicalType))]).optional(),
     task_type__startswith: z.string().min(1).max(64).optional(),
     created_after: isoInstant.optional(),
     created_before: isoInstant.optional(),

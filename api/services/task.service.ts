@@ -64,7 +64,7 @@ export class TaskService {
     private readonly deps: {
       orm: MikroORM;
       tasks: TaskWorkflowGateway;
-      config: Pick<AppConfig, 'PAGE_SIZE_DEFAULT' | 'PAGE_SIZE_MAX' | 'TEMPORAL_NAMESPACE' | 'ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS'>;
+      config: AppConfig;
     },
   ) {}
 
@@ -115,6 +115,15 @@ export class TaskService {
         { task_type: [`"${body.task_type}" is specified but not available yet. Available: ${AVAILABLE_TASK_TYPES.join(', ')}`] },
         `Task type ${body.task_type} is not available yet`,
         ErrorCode.TASK_TYPE_NOT_AVAILABLE,
+      );
+    }
+    const missing = (type.requiredConfig ?? []).filter((key) => !this.deps.config[key]);
+    if (missing.length) {
+      throw new AppError(
+        ErrorCode.TASK_TYPE_NOT_CONFIGURED,
+        400,
+        `Task type ${body.task_type} is not configured on this server: set ${missing.join(', ')}`,
+        { missing_settings: missing },
       );
     }
     const contextData = parseOrThrow(type.contextSchema, body.context_data, 'context_data') as Record<string, unknown>;

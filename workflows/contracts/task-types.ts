@@ -25,6 +25,15 @@ export const PLATFORM_TASK_TYPES = ['noop', 'http_request'] as const;
 export const ALL_TASK_TYPES = [...SEED_TASK_TYPES, ...PLATFORM_TASK_TYPES] as const;
 export type TaskTypeName = (typeof ALL_TASK_TYPES)[number];
 
+/**
+ * Names the seeds' examples use for two of the twelve types (`POST /tasks/ {"task_type": "seo_audit"}` in seed
+ * 000's first flow). Accepted on input and stored under the canonical name; any other unknown name is a 400.
+ */
+export const TASK_TYPE_ALIASES: Readonly<Record<string, TaskTypeName>> = {
+  seo_audit: 'seo_content_audit',
+  seo_analysis: 'seo_keyword_analysis',
+};
+
 export const TASK_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled', 'paused'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];

@@ -1,8 +1,13 @@
 import type { z } from 'zod';
+import type { AppConfig } from '../../api/config';
 import { SEED_TASK_TYPES, type TaskTypeName } from '../contracts/task-types';
 import { dataExportContextSchema } from './data-export';
 import { httpRequestContextSchema } from './http-request';
 import { noopContextSchema } from './noop';
+// @family-imports:seo
+// @family-imports:site
+// @family-imports:content
+// @family-imports:data
 
 export interface TaskTypeDescriptor {
   name: TaskTypeName;
@@ -10,6 +15,8 @@ export interface TaskTypeDescriptor {
   category: 'platform' | 'seo' | 'content' | 'site' | 'data';
   /** Validates `context_data` at the API (400 on creation) and again in the workflow. */
   contextSchema: z.ZodType;
+  /** Settings the type cannot run without (e.g. an AI endpoint); unset → creation refused with TASK_TYPE_NOT_CONFIGURED. */
+  requiredConfig?: readonly (keyof AppConfig)[];
 }
 
 /**
@@ -25,6 +32,10 @@ export const TASK_TYPE_REGISTRY: Partial<Record<TaskTypeName, TaskTypeDescriptor
     contextSchema: httpRequestContextSchema,
   },
   data_export: { name: 'data_export', label: 'Data export', category: 'data', contextSchema: dataExportContextSchema },
+  // @family:seo (seo_keyword_analysis, seo_competitor_analysis, seo_content_audit)
+  // @family:site (website_structure_analysis, page_performance_audit, sitemap_generation)
+  // @family:content (ai_content_generation, content_optimization, meta_tags_generation)
+  // @family:data (report_generation, bulk_operations)
 };
 
 export function getTaskType(name: string): TaskTypeDescriptor | undefined {
