@@ -41,7 +41,13 @@ describe('recording histories', () => {
     await save(name, res.body.task_id);
   };
 
-  it('records one history per workflow path', async () => {
+  // One `it` per family, so a family can be re-recorded alone: npm run record-histories -- -t seo
+  // @family:seo
+  // @family:site
+  // @family:content
+  // @family:data
+
+  it('records the platform types (noop, http_request, data_export, reconciler)', async () => {
     await runTask('noop-completed', { task_type: 'noop', context_data: { duration_ms: 300 } }, ['completed']);
     await runTask('noop-failed', { task_type: 'noop', context_data: { fail_message: 'boom' } }, ['failed']);
     await runTask('noop-cancelled', { task_type: 'noop', context_data: { duration_ms: 60_000 } }, ['cancelled'], async (id) => {
