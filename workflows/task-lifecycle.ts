@@ -29,8 +29,11 @@ import {
 export interface TaskRunContext<C> {
   input: TaskWorkflowInput;
   context: C;
-  /** Activities proxied with the task's current Temporal priority (a PATCH before start changes it). */
-  activities(options?: Partial<ActivityOptions>): TaskActivities;
+  /**
+   * Activities proxied with the task's current Temporal priority (a PATCH before start changes it). Typed as the
+   * platform's activities; a type with activities registered elsewhere names their type: `activities<MyActivities>()`.
+   */
+  activities<A extends object = TaskActivities>(options?: Partial<ActivityOptions>): A;
 }
 
 export interface TaskTypeSpec<C> {
@@ -137,13 +140,13 @@ export function defineTaskWorkflow<C>(spec: TaskTypeSpec<C>): (input: TaskWorkfl
         spec.run({
           input: current(),
           context: parsed.data,
-          activities: (options) =>
-            proxyActivities<TaskActivities>({
+          activities: <A extends object = TaskActivities>(options?: Partial<ActivityOptions>) =>
+            proxyActivities<A>({
               ...DEFAULT_ACTIVITY_OPTIONS,
               ...(input.heartbeatTimeoutSeconds ? { heartbeatTimeout: `${input.heartbeatTimeoutSeconds} seconds` } : {}),
               ...options,
               priority: { priorityKey: TEMPORAL_PRIORITY_KEY[state.priority] },
-            }),
+            }) as A, // the proxy has exactly A's functions, made async (they already are)
         }),
       );
 

@@ -28,7 +28,7 @@ import {
   type TaskStatus,
 } from '../../workflows/contracts/task-types';
 import { mirrorSeq, type TaskAmendment, type TaskWorkflowInput } from '../../workflows/contracts/task-workflow';
-import { AVAILABLE_TASK_TYPES, getTaskType } from '../../workflows/tasks/registry';
+import { availableTaskTypes, getTaskType } from '../../workflows/tasks/registry';
 import type { AppConfig } from '../config';
 import { AppError, ErrorCode } from '../errors';
 import {
@@ -112,7 +112,7 @@ export class TaskService {
     const type = getTaskType(body.task_type);
     if (!type) {
       throw AppError.validation(
-        { task_type: [`"${body.task_type}" is specified but not available yet. Available: ${AVAILABLE_TASK_TYPES.join(', ')}`] },
+        { task_type: [`"${body.task_type}" is specified but not available yet. Available: ${availableTaskTypes().join(', ')}`] },
         `Task type ${body.task_type} is not available yet`,
         ErrorCode.TASK_TYPE_NOT_AVAILABLE,
       );

@@ -10,7 +10,8 @@ import { noopContextSchema } from './noop';
 // @family-imports:data
 
 export interface TaskTypeDescriptor {
-  name: TaskTypeName;
+  /** The workflow type name, exported under this name from workflows/index.ts. */
+  name: string;
   label: string;
   category: 'platform' | 'seo' | 'content' | 'site' | 'data';
   /** Validates `context_data` at the API (400 on creation) and again in the workflow. */
@@ -23,7 +24,7 @@ export interface TaskTypeDescriptor {
  * The one place a task type is registered (with its workflow export in workflows/index.ts).
  * The API validates against it; a seed type missing here is refused with TASK_TYPE_NOT_AVAILABLE.
  */
-export const TASK_TYPE_REGISTRY: Partial<Record<TaskTypeName, TaskTypeDescriptor>> = {
+export const TASK_TYPE_REGISTRY: Record<string, TaskTypeDescriptor> = {
   noop: { name: 'noop', label: 'No-op (probe and benchmark)', category: 'platform', contextSchema: noopContextSchema },
   http_request: {
     name: 'http_request',
@@ -39,8 +40,26 @@ export const TASK_TYPE_REGISTRY: Partial<Record<TaskTypeName, TaskTypeDescriptor
 };
 
 export function getTaskType(name: string): TaskTypeDescriptor | undefined {
-  return (TASK_TYPE_REGISTRY as Record<string, TaskTypeDescriptor | undefined>)[name];
+  return Object.hasOwn(TASK_TYPE_REGISTRY, name) ? TASK_TYPE_REGISTRY[name] : undefined;
 }
 
-export const AVAILABLE_TASK_TYPES = Object.keys(TASK_TYPE_REGISTRY) as TaskTypeName[];
-export const PLANNED_TASK_TYPES = SEED_TASK_TYPES.filter((t) => !(t in TASK_TYPE_REGISTRY));
+/**
+ * Adds a type at runtime (tests, extensions): the API accepts it at once, nothing else changes. Its workflow
+ * must be in the worker's bundle and its activities registered with the worker.
+ */
+export function registerTaskType(descriptor: TaskTypeDescriptor): void {
+  TASK_TYPE_REGISTRY[descriptor.name] = descriptor;
+}
+
+export function availableTaskTypes(): string[] {
+  return Object.keys(TASK_TYPE_REGISTRY);
+}
+
+/** Seed types not built yet: known names, refused with TASK_TYPE_NOT_AVAILABLE rather than as unknown. */
+export function plannedTaskTypes(): TaskTypeName[] {
+  return SEED_TASK_TYPES.filter((t) => !Object.hasOwn(TASK_TYPE_REGISTRY, t));
+}
+
+export function isKnownTaskType(name: string): boolean {
+  return Object.hasOwn(TASK_TYPE_REGISTRY, name) || (SEED_TASK_TYPES as readonly string[]).includes(name);
+}
