@@ -4,10 +4,12 @@ import { createHttpActivities } from './http.activities';
 import { createMirrorActivities } from './mirror.activities';
 import { createNoopActivities } from './noop.activities';
 import { createReconcileActivities } from './reconcile.activities';
-// @family-imports:seo
-// @family-imports:site
-// @family-imports:content
-// @family-imports:data
+import { createSeoActivities } from './seo.activities';
+import { createSiteActivities } from './site.activities';
+import { createContentActivities } from './content.activities';
+import { createBulkActivities } from './bulk.activities';
+import { createReportActivities } from './report.activities';
+// @generator-imports (npm run new:task-type adds imports above this line)
 
 export type { ActivityDeps } from './deps';
 
@@ -19,10 +21,16 @@ export function createActivities(deps: ActivityDeps) {
     ...createHttpActivities(deps),
     ...createExportActivities(deps),
     ...createReconcileActivities(deps),
-    // @family:seo
-    // @family:site
-    // @family:content
-    // @family:data
+    // SEO & research
+    ...createSeoActivities(deps),
+    // Site & pages
+    ...createSiteActivities(deps),
+    // Content & AI
+    ...createContentActivities(deps),
+    // Data & export
+    ...createReportActivities(deps),
+    ...createBulkActivities(deps),
+    // @generator (npm run new:task-type adds activities above this line)
   };
 }
 

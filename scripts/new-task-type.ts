@@ -94,7 +94,7 @@ describe('${name} task type', () => {
   for (const [path, line] of inserts) {
     const file = join(ROOT, path);
     const text = readFileSync(file, 'utf8');
-    const marker = line.startsWith('import') ? '// @generator-imports' : '// @generator\n';
+    const marker = line.startsWith('import') ? '// @generator-imports' : '// @generator (';
     const at = text.indexOf(marker);
     if (at < 0) throw new Error(`marker "${marker.trim()}" not found in ${path}`);
     const lineStart = text.lastIndexOf('\n', at) + 1;

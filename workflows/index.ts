@@ -5,8 +5,20 @@
 export { noop } from './tasks/noop';
 export { http_request } from './tasks/http-request';
 export { data_export } from './tasks/data-export';
-// @family:seo
-// @family:site
-// @family:content
-// @family:data
+// SEO & research
+export { seo_keyword_analysis } from './tasks/seo-keyword-analysis';
+export { seo_competitor_analysis } from './tasks/seo-competitor-analysis';
+export { seo_content_audit } from './tasks/seo-content-audit';
+// Site & pages
+export { website_structure_analysis } from './tasks/website-structure-analysis';
+export { page_performance_audit } from './tasks/page-performance-audit';
+export { sitemap_generation } from './tasks/sitemap-generation';
+// Content & AI
+export { ai_content_generation } from './tasks/ai-content-generation';
+export { content_optimization } from './tasks/content-optimization';
+export { meta_tags_generation } from './tasks/meta-tags-generation';
+// Data & export
+export { report_generation } from './tasks/report-generation';
+export { bulk_operations } from './tasks/bulk-operations';
+// @generator (npm run new:task-type adds exports above this line)
 export { reconcileMirrorWorkflow } from './system/reconcile-mirror';

@@ -9,8 +9,14 @@ export interface CrawlOptions {
   limits: FetchLimits;
   respectRobots: boolean;
   signal?: AbortSignal;
-  /** Called after each page; the activity heartbeats (which also delivers cancellation) and reports progress. */
-  onPage?: (done: number, queued: number) => Promise<void> | void;
+  /**
+   * Called after each page; the activity heartbeats (which also delivers cancellation) and reports progress.
+   * Also receives the page (with its facts even when not kept) and its response (headers), or null on a fetch error.
+   */
+  onPage?: (done: number, queued: number, page: CrawledPage, response: FetchedResource | null) => Promise<void> | void;
+  /** Keep each page's facts / internal links in the result (default true); large crawls read them in onPage instead. */
+  keepFacts?: boolean;
+  keepLinks?: boolean;
 }
 
 export interface CrawledPage {
@@ -74,7 +80,7 @@ export async function crawlSite(startUrl: string, options: CrawlOptions): Promis
     }
     const facts = res && res.status < 400 && isHtml(res) ? parsePage(res.body.toString('utf8'), res.url) : null;
     const internalLinks = facts ? [...new Set(facts.links.filter((l) => l.internal).map((l) => l.href))] : [];
-    pages.push({
+    const page: CrawledPage = {
       url: item.url,
       depth: item.depth,
       status: res?.status ?? null,
@@ -85,7 +91,10 @@ export async function crawlSite(startUrl: string, options: CrawlOptions): Promis
       internalLinks,
       facts,
       error,
-    });
+    };
+    pages.push(options.keepFacts === false || options.keepLinks === false
+      ? { ...page, facts: options.keepFacts === false ? null : facts, internalLinks: options.keepLinks === false ? [] : internalLinks }
+      : page);
     for (const link of internalLinks) {
       if (seen.has(link) || !isSameSite(link, start)) continue;
       seen.add(link);
@@ -93,7 +102,7 @@ export async function crawlSite(startUrl: string, options: CrawlOptions): Promis
       else if (!allowed(link)) skipped.push({ url: link, reason: 'robots' });
       else queue.push({ url: link, depth: item.depth + 1 });
     }
-    await options.onPage?.(pages.length, pages.length + queue.length);
+    await options.onPage?.(pages.length, pages.length + queue.length, page, res);
   };
 
   if (!allowed(start)) {

@@ -25,6 +25,9 @@ const clean = (s: string | undefined | null): string | null => {
   return t.length ? t : null;
 };
 
+/** A resource URL attribute: absent or empty is null (normalizeUrl('', base) would give the page itself). */
+const attrUrl = (value: string | undefined, base: string): string | null => (value?.trim() ? normalizeUrl(value.trim(), base) : null);
+
 export function parsePage(html: string, url: string): PageFacts {
   const $ = cheerio.load(html);
   const base = normalizeUrl($('base[href]').attr('href') ?? '', url) ?? url;
@@ -46,7 +49,7 @@ export function parsePage(html: string, url: string): PageFacts {
     .toArray()
     .map((el) => {
       const alt = $(el).attr('alt');
-      return { src: normalizeUrl($(el).attr('src') ?? '', base), alt: alt === undefined ? null : alt.trim() };
+      return { src: attrUrl($(el).attr('src'), base), alt: alt === undefined ? null : alt.trim() };
     });
 
   const openGraph: Record<string, string> = {};
@@ -60,7 +63,7 @@ export function parsePage(html: string, url: string): PageFacts {
   const scripts = $('script')
     .toArray()
     .map((el) => ({
-      src: normalizeUrl($(el).attr('src') ?? '', base),
+      src: attrUrl($(el).attr('src'), base), // null for an inline script
       inHead: inHead(el),
       async: $(el).attr('async') !== undefined,
       defer: $(el).attr('defer') !== undefined,
@@ -68,7 +71,7 @@ export function parsePage(html: string, url: string): PageFacts {
     }));
   const stylesheets = $('link[rel~="stylesheet"]')
     .toArray()
-    .map((el) => ({ href: normalizeUrl($(el).attr('href') ?? '', base), inHead: inHead(el), media: $(el).attr('media') ?? null }));
+    .map((el) => ({ href: attrUrl($(el).attr('href'), base), inHead: inHead(el), media: $(el).attr('media') ?? null }));
 
   const firstParagraph =
     $('main p, article p')
@@ -88,7 +91,7 @@ export function parsePage(html: string, url: string): PageFacts {
     title: clean($('head title').first().text() || $('title').first().text()),
     metaDescription: clean($('meta[name="description" i]').attr('content')),
     metaRobots: clean($('meta[name="robots" i]').attr('content')),
-    canonical: normalizeUrl($('link[rel~="canonical"]').attr('href') ?? '', base),
+    canonical: attrUrl($('link[rel~="canonical"]').attr('href'), base), // null without a canonical link
     headings,
     firstParagraph,
     text: clean(body.text()) ?? '',

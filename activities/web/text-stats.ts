@@ -42,20 +42,29 @@ export function density(occurrences: number, phrase: string, totalWords: number)
   return Math.round(((occurrences * tokenize(phrase).length) / totalWords) * 10_000) / 100;
 }
 
-/** The most frequent n-grams without stop words at either end. */
-export function topNgrams(tokens: string[], n: number, limit: number): { ngram: string; count: number }[] {
-  const counts = new Map<string, number>();
+/** Every n-gram without stop words at either end (nor numbers), with its count. Mergeable across pages. */
+export function ngramCounts(tokens: string[], n: number, into: Map<string, number> = new Map()): Map<string, number> {
   for (let i = 0; i + n <= tokens.length; i++) {
     const gram = tokens.slice(i, i + n);
     if (STOP_WORDS.has(gram[0]!) || STOP_WORDS.has(gram[n - 1]!) || gram.some((w) => /^\d+$/.test(w))) continue;
     const key = gram.join(' ');
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+    into.set(key, (into.get(key) ?? 0) + 1);
   }
+  return into;
+}
+
+/** The `limit` most frequent entries of `ngramCounts` (n-grams of two words or more must occur at least twice). */
+export function rankNgrams(counts: Map<string, number>, n: number, limit: number): { ngram: string; count: number }[] {
   return [...counts.entries()]
     .filter(([, c]) => n === 1 || c > 1)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .slice(0, limit)
     .map(([ngram, count]) => ({ ngram, count }));
+}
+
+/** The most frequent n-grams without stop words at either end. */
+export function topNgrams(tokens: string[], n: number, limit: number): { ngram: string; count: number }[] {
+  return rankNgrams(ngramCounts(tokens, n), n, limit);
 }
 
 function syllables(word: string): number {

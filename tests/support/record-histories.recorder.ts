@@ -42,10 +42,102 @@ describe('recording histories', () => {
   };
 
   // One `it` per family, so a family can be re-recorded alone: npm run record-histories -- -t seo
-  // @family:seo
-  // @family:site
-  // @family:content
-  // @family:data
+  // SEO & research
+  it('records seo histories (seo_keyword_analysis, seo_competitor_analysis, seo_content_audit)', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startFixtureSite } = require('./fixture-site') as typeof import('./fixture-site');
+    const sites = await Promise.all([startFixtureSite('seo-kw-site'), startFixtureSite('seo-comp-a'), startFixtureSite('seo-audit')]);
+    const [kw, comp, audit] = sites;
+    try {
+      await runTask(
+        'seo_keyword_analysis-completed',
+        { task_type: 'seo_keyword_analysis', context_data: { keywords: ['organic coffee', 'cold brew'], urls: [`${kw!.url}/`, `${kw!.url}/cold-brew-guide`] } },
+        ['completed'],
+      );
+      await runTask(
+        'seo_competitor_analysis-completed',
+        {
+          task_type: 'seo_competitor_analysis',
+          context_data: { site: { urls: [`${kw!.url}/`] }, competitors: [{ crawl: { start_url: `${comp!.url}/` } }], keywords: ['espresso machine'] },
+        },
+        ['completed'],
+      );
+      await runTask('seo_content_audit-completed', { task_type: 'seo_content_audit', context_data: { start_url: `${audit!.url}/`, max_depth: 1 } }, ['completed']);
+    } finally {
+      await Promise.all(sites.map((s) => s.close()));
+    }
+  });
+  // Site & pages
+  it('records site histories (website_structure_analysis, page_performance_audit, sitemap_generation)', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startFixtureSite } = require('./fixture-site') as typeof import('./fixture-site');
+    const sites = await Promise.all([startFixtureSite('site-sitemap'), startFixtureSite('site-perf', {}, { gzip: true })]);
+    const [pages, perf] = sites;
+    try {
+      await runTask('website_structure_analysis-completed', { task_type: 'website_structure_analysis', context_data: { start_url: `${pages!.url}/` } }, ['completed']);
+      await runTask(
+        'page_performance_audit-completed',
+        { task_type: 'page_performance_audit', context_data: { urls: [`${perf!.url}/fast`, `${perf!.url}/slow`, `${perf!.url}/nope`] } },
+        ['completed'],
+      );
+      await runTask('sitemap_generation-completed', { task_type: 'sitemap_generation', context_data: { start_url: `${pages!.url}/`, urls_per_file: 3 } }, ['completed']);
+    } finally {
+      await Promise.all(sites.map((s) => s.close()));
+    }
+  });
+  // Content & AI
+  it('records content histories', async () => {
+    const { startFixtureSite } = jest.requireActual<typeof import('./fixture-site.js')>('./fixture-site');
+    const site = await startFixtureSite('content-site');
+    // A minimal OpenAI-compatible endpoint; the shared context's config object is the one the API and the worker read.
+    const ai = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({
+          model: 'gpt-4o-mini',
+          choices: [{ index: 0, message: { role: 'assistant', content: '# Trail shoes\n\nGrip matters.' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 20, completion_tokens: 6, total_tokens: 26 },
+        }));
+      });
+    });
+    await new Promise<void>((r) => ai.listen(0, '127.0.0.1', r));
+    const previous = t.config.AI_API_BASE_URL;
+    t.config.AI_API_BASE_URL = `http://127.0.0.1:${(ai.address() as AddressInfo).port}/v1`;
+    try {
+      await runTask('ai_content_generation-completed', { task_type: 'ai_content_generation', context_data: { topic: 'Trail shoes', keywords: ['grip'] } }, ['completed']);
+      await runTask(
+        'content_optimization-completed',
+        { task_type: 'content_optimization', context_data: { pages: [{ url: `${site.url}/guide` }], target_keywords: ['trail running shoes'], optimization_level: 'advanced' } },
+        ['completed'],
+      );
+      await runTask(
+        'meta_tags_generation-completed',
+        { task_type: 'meta_tags_generation', context_data: { pages: [{ url: `${site.url}/guide` }], brand_name: 'Acme Outdoor' } },
+        ['completed'],
+      );
+    } finally {
+      t.config.AI_API_BASE_URL = previous;
+      ai.closeAllConnections();
+      ai.close();
+      await site.close();
+    }
+  });
+  // Data & export
+  it('records data histories (report_generation, bulk_operations)', async () => {
+    await runTask(
+      'report_generation-completed',
+      { task_type: 'report_generation', context_data: { period: { preset: 'last_24_hours' }, title: 'Recorded report' } },
+      ['completed'],
+    );
+    const target = await t.http.post('/tasks/').set(t.headers()).send({ task_type: 'noop' });
+    await t.waitForTask(target.body.id, (x) => x.status === 'completed');
+    await runTask(
+      'bulk_operations-completed',
+      { task_type: 'bulk_operations', context_data: { operation: 'retry', task_ids: [target.body.id, 2_000_000_000], batch_size: 1 } },
+      ['completed'],
+    );
+  });
 
   it('records the platform types (noop, http_request, data_export, reconciler)', async () => {
     await runTask('noop-completed', { task_type: 'noop', context_data: { duration_ms: 300 } }, ['completed']);

@@ -4,10 +4,18 @@ import { SEED_TASK_TYPES, type TaskTypeName } from '../contracts/task-types';
 import { dataExportContextSchema } from './data-export';
 import { httpRequestContextSchema } from './http-request';
 import { noopContextSchema } from './noop';
-// @family-imports:seo
-// @family-imports:site
-// @family-imports:content
-// @family-imports:data
+import { seoCompetitorAnalysisContextSchema } from './seo-competitor-analysis';
+import { seoContentAuditContextSchema } from './seo-content-audit';
+import { seoKeywordAnalysisContextSchema } from './seo-keyword-analysis';
+import { pagePerformanceAuditContextSchema } from './page-performance-audit';
+import { sitemapGenerationContextSchema } from './sitemap-generation';
+import { websiteStructureAnalysisContextSchema } from './website-structure-analysis';
+import { aiContentGenerationContextSchema } from './ai-content-generation';
+import { contentOptimizationContextSchema } from './content-optimization';
+import { metaTagsGenerationContextSchema } from './meta-tags-generation';
+import { bulkOperationsContextSchema } from './bulk-operations';
+import { reportGenerationContextSchema } from './report-generation';
+// @generator-imports (npm run new:task-type adds imports above this line)
 
 export interface TaskTypeDescriptor {
   /** The workflow type name, exported under this name from workflows/index.ts. */
@@ -33,10 +41,48 @@ export const TASK_TYPE_REGISTRY: Record<string, TaskTypeDescriptor> = {
     contextSchema: httpRequestContextSchema,
   },
   data_export: { name: 'data_export', label: 'Data export', category: 'data', contextSchema: dataExportContextSchema },
-  // @family:seo (seo_keyword_analysis, seo_competitor_analysis, seo_content_audit)
-  // @family:site (website_structure_analysis, page_performance_audit, sitemap_generation)
-  // @family:content (ai_content_generation, content_optimization, meta_tags_generation)
-  // @family:data (report_generation, bulk_operations)
+  // SEO & research
+  seo_keyword_analysis: {
+    name: 'seo_keyword_analysis',
+    label: 'SEO keyword analysis',
+    category: 'seo',
+    contextSchema: seoKeywordAnalysisContextSchema,
+  },
+  seo_competitor_analysis: {
+    name: 'seo_competitor_analysis',
+    label: 'SEO competitor analysis',
+    category: 'seo',
+    contextSchema: seoCompetitorAnalysisContextSchema,
+  },
+  seo_content_audit: { name: 'seo_content_audit', label: 'SEO content audit', category: 'seo', contextSchema: seoContentAuditContextSchema },
+  // Site & pages
+  website_structure_analysis: {
+    name: 'website_structure_analysis',
+    label: 'Website structure analysis',
+    category: 'site',
+    contextSchema: websiteStructureAnalysisContextSchema,
+  },
+  page_performance_audit: {
+    name: 'page_performance_audit',
+    label: 'Page performance audit',
+    category: 'site',
+    contextSchema: pagePerformanceAuditContextSchema,
+  },
+  sitemap_generation: { name: 'sitemap_generation', label: 'Sitemap generation', category: 'site', contextSchema: sitemapGenerationContextSchema },
+  // Content & AI
+  ai_content_generation: {
+    name: 'ai_content_generation',
+    label: 'AI content generation',
+    category: 'content',
+    contextSchema: aiContentGenerationContextSchema,
+    requiredConfig: ['AI_API_BASE_URL'],
+  },
+  content_optimization: { name: 'content_optimization', label: 'Content optimization', category: 'content', contextSchema: contentOptimizationContextSchema },
+  meta_tags_generation: { name: 'meta_tags_generation', label: 'Meta tags generation', category: 'content', contextSchema: metaTagsGenerationContextSchema },
+  // Data & export
+  report_generation: { name: 'report_generation', label: 'Task report (HTML)', category: 'data', contextSchema: reportGenerationContextSchema },
+  bulk_operations: { name: 'bulk_operations', label: 'Bulk cancel / retry / re-prioritise', category: 'data', contextSchema: bulkOperationsContextSchema },
+  // @generator (npm run new:task-type adds entries above this line)
 };
 
 export function getTaskType(name: string): TaskTypeDescriptor | undefined {
