@@ -6,7 +6,7 @@ import {
   markTaskReconciled,
   upsertTaskTransition,
 } from '../db/repositories/task-mirror.repository';
-import { mirrorSeq } from '../workflows/contracts/task-workflow';
+import { mirrorSeq, runOf, runOfSeq } from '../workflows/contracts/task-workflow';
 import type { ActivityDeps } from './deps';
 
 export interface ReconcileReport {
@@ -43,7 +43,7 @@ export function createReconcileActivities(deps: ActivityDeps) {
         if (!start) continue;
         const created = await upsertTaskTransition(em, {
           input: start,
-          seq: mirrorSeq(start.retryCount, 'pending'),
+          seq: mirrorSeq(runOf(start), 'pending'),
           status: 'pending',
           runId: wf.runId,
         });
@@ -65,7 +65,7 @@ export function createReconcileActivities(deps: ActivityDeps) {
         }
         const landed = await applyReconciledState(em, {
           taskId: row.task_id,
-          seq: mirrorSeq(row.retry_count, 'reconciled'),
+          seq: mirrorSeq(runOfSeq(row.seq), 'reconciled'),
           ...repair,
         });
         if (landed) {

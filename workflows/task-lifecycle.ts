@@ -19,6 +19,7 @@ import { TaskPriorityKey } from './contracts/search-attributes';
 import { EDITABLE_STATUSES, TEMPORAL_PRIORITY_KEY, type TaskPriority, type TaskStatus } from './contracts/task-types';
 import {
   mirrorSeq,
+  runOf,
   type TaskAmendment,
   type TaskTransition,
   type TaskWorkflowInput,
@@ -119,7 +120,7 @@ export function defineTaskWorkflow<C>(spec: TaskTypeSpec<C>): (input: TaskWorkfl
       if (input.scheduledFor) {
         const delayMs = Date.parse(input.scheduledFor) - Date.now();
         if (delayMs > 0) {
-          await record({ seq: mirrorSeq(input.retryCount, 'pending'), status: 'pending' });
+          await record({ seq: mirrorSeq(runOf(input), 'pending'), status: 'pending' });
           await sleep(delayMs);
         }
       }
@@ -134,7 +135,7 @@ export function defineTaskWorkflow<C>(spec: TaskTypeSpec<C>): (input: TaskWorkfl
       }
 
       state.status = 'running';
-      await record({ seq: mirrorSeq(input.retryCount, 'running'), status: 'running', startedAt: new Date().toISOString() });
+      await record({ seq: mirrorSeq(runOf(input), 'running'), status: 'running', startedAt: new Date().toISOString() });
 
       const result = await runWithTimeout(input.timeoutMinutes, () =>
         spec.run({
@@ -153,7 +154,7 @@ export function defineTaskWorkflow<C>(spec: TaskTypeSpec<C>): (input: TaskWorkfl
       state.status = 'completed';
       state.progressPercentage = 100;
       await record({
-        seq: mirrorSeq(input.retryCount, 'finished'),
+        seq: mirrorSeq(runOf(input), 'finished'),
         status: 'completed',
         completedAt: new Date().toISOString(),
         resultData: result,
@@ -165,13 +166,13 @@ export function defineTaskWorkflow<C>(spec: TaskTypeSpec<C>): (input: TaskWorkfl
       const finishedAt = new Date().toISOString();
       if (isCancellation(err) && !(err instanceof TaskTimeoutError)) {
         state.status = 'cancelled';
-        await record({ seq: mirrorSeq(input.retryCount, 'finished'), status: 'cancelled', completedAt: finishedAt });
+        await record({ seq: mirrorSeq(runOf(input), 'finished'), status: 'cancelled', completedAt: finishedAt });
         throw err; // closes the execution as Canceled in Temporal, matching the mirror
       }
       state.status = 'failed';
       const message = describeFailure(err);
       await record({
-        seq: mirrorSeq(input.retryCount, 'finished'),
+        seq: mirrorSeq(runOf(input), 'finished'),
         status: 'failed',
         completedAt: finishedAt,
         errorMessage: message,

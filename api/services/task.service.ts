@@ -27,7 +27,7 @@ import {
   TERMINAL_STATUSES,
   type TaskStatus,
 } from '../../workflows/contracts/task-types';
-import { mirrorSeq, type TaskAmendment, type TaskWorkflowInput } from '../../workflows/contracts/task-workflow';
+import { mirrorSeq, runOf, runOfSeq, type TaskAmendment, type TaskWorkflowInput } from '../../workflows/contracts/task-workflow';
 import { availableTaskTypes, getTaskType } from '../../workflows/tasks/registry';
 import type { AppConfig } from '../config';
 import { AppError, ErrorCode } from '../errors';
@@ -279,6 +279,7 @@ export class TaskService {
       contextData: task.context_data,
       maxRetries: task.max_retries,
       retryCount: task.retry_count + 1,
+      runNumber: runOfSeq(task.seq) + 1,
       timeoutMinutes: task.timeout_minutes,
       scheduledFor: null,
       createdAt: new Date(task.created_at).toISOString(),
@@ -296,7 +297,7 @@ export class TaskService {
     await em.transactional(async (tx) => {
       await upsertTaskTransition(tx, {
         input,
-        seq: mirrorSeq(input.retryCount, 'pending'),
+        seq: mirrorSeq(runOf(input), 'pending'),
         status: 'pending',
         runId: started.runId,
         startedAt: null,

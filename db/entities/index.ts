@@ -2,8 +2,11 @@ import { AuditLog } from './audit-log.entity';
 import { Brand } from './brand.entity';
 import { BrandMembership } from './brand-membership.entity';
 import { IdempotencyKey } from './idempotency-key.entity';
+import { JobCheckpoint } from './job-checkpoint.entity';
+import { PersistentJob } from './persistent-job.entity';
+import { PersistentJobItem } from './persistent-job-item.entity';
 import { Task } from './task.entity';
 import { User } from './user.entity';
 
-export { AuditLog, Brand, BrandMembership, IdempotencyKey, Task, User };
-export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog];
+export { AuditLog, Brand, BrandMembership, IdempotencyKey, JobCheckpoint, PersistentJob, PersistentJobItem, Task, User };
+export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog, PersistentJob, JobCheckpoint, PersistentJobItem];

@@ -34,7 +34,7 @@ export const Task = defineEntity({
     startedAt: p.datetime().nullable(),
     completedAt: p.datetime().nullable(),
     /** Monotonic per transition; a write with a lower or equal seq is ignored (see workflows/contracts/task-workflow.ts). */
-    seq: p.integer().default(0),
+    seq: p.bigint('number').default(0),
     runId: p.string().length(64).nullable(),
     /** Last time the reconciler compared this unfinished row with Temporal. */
     reconciledAt: p.datetime().nullable(),

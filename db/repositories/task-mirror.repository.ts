@@ -131,7 +131,7 @@ export async function findStaleActiveTasks(
   limit: number,
 ): Promise<ReconcileCandidate[]> {
   return em.execute<ReconcileCandidate[]>(
-    `select task_id, status, retry_count, run_id, seq from tasks
+    `select task_id, status, retry_count, run_id, seq::float8 as seq from tasks
       where status in ('pending', 'running', 'paused') and deleted_at is null
         and coalesce(reconciled_at, updated_at) < clock_timestamp() - make_interval(secs => ?)
       order by coalesce(reconciled_at, updated_at) limit ?`,

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { upsertTaskTransition } from '../../db/repositories/task-mirror.repository';
 import type { TaskPriority, TaskStatus } from '../../workflows/contracts/task-types';
-import { mirrorSeq, type TaskWorkflowInput } from '../../workflows/contracts/task-workflow';
+import { mirrorSeq, runOf, type TaskWorkflowInput } from '../../workflows/contracts/task-workflow';
 
 let n = 0;
 
@@ -46,7 +46,7 @@ export async function insertMirrorRows(
     const started = spec.status !== 'pending';
     await upsertTaskTransition(em, {
       input,
-      seq: mirrorSeq(input.retryCount, finished ? 'finished' : started ? 'running' : 'pending'),
+      seq: mirrorSeq(runOf(input), finished ? 'finished' : started ? 'running' : 'pending'),
       status: spec.status,
       startedAt: started ? createdAt.toISOString() : null,
       completedAt: finished ? new Date(createdAt.getTime() + (spec.durationSeconds ?? 60) * 1000).toISOString() : null,

@@ -24,6 +24,11 @@ export interface TaskWorkflowInput {
    * setting ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS, carried in the input because workflow code cannot read env).
    */
   heartbeatTimeoutSeconds?: number;
+  /**
+   * The mirror seq block of this run (see SEQ_BLOCK): each new run of the workflow id — a retry, a persistent job
+   * started, resumed or restarted on the task — takes the next one. Defaults to retryCount.
+   */
+  runNumber?: number;
 }
 
 export interface TaskWorkflowResult {
@@ -32,21 +37,33 @@ export interface TaskWorkflowResult {
 }
 
 /**
- * Mirror sequence numbers: each run owns the block [retryCount * SEQ_BLOCK, (retryCount + 1) * SEQ_BLOCK).
- * A write only lands if its sequence is higher than the row's, so a late or duplicated write never moves a
- * row backwards, and a new run always wins over the previous one.
+ * Mirror sequence numbers: run n of a workflow id owns the block [n * SEQ_BLOCK, (n + 1) * SEQ_BLOCK). A write
+ * only lands if its sequence is higher than the row's, so a late or duplicated write never moves a row backwards,
+ * and a new run (a retry, a persistent job's resume) always wins over the previous one. Within a run, persistent
+ * jobs number their pause/resume transitions from SEQ_STEP.toggles upwards.
  */
-export const SEQ_BLOCK = 100;
+export const SEQ_BLOCK = 1_000_000;
 export const SEQ_STEP = {
   pending: 1,
   running: 2,
-  finished: 3,
+  toggles: 3,
+  finished: 900_000,
   /** The reconciler repairs a run Temporal closed without the workflow recording it (terminate, timeout). */
-  reconciled: 50,
+  reconciled: 950_000,
 } as const;
 
-export function mirrorSeq(retryCount: number, step: keyof typeof SEQ_STEP): number {
-  return retryCount * SEQ_BLOCK + SEQ_STEP[step];
+export function mirrorSeq(run: number, step: keyof typeof SEQ_STEP, offset = 0): number {
+  return run * SEQ_BLOCK + SEQ_STEP[step] + offset;
+}
+
+/** The run block of a stored seq (the mirror's seq column). */
+export function runOfSeq(seq: number | string): number {
+  return Math.floor(Number(seq) / SEQ_BLOCK);
+}
+
+/** Which run block a workflow input writes in: its runNumber, or (inputs from before runNumber existed) its retryCount. */
+export function runOf(input: Pick<TaskWorkflowInput, 'runNumber' | 'retryCount'>): number {
+  return input.runNumber ?? input.retryCount;
 }
 
 /** One state transition written to the mirror by the workflow (through a local activity), the API or the reconciler. */
