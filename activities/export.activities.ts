@@ -92,11 +92,11 @@ export function createExportActivities(deps: ActivityDeps) {
   };
 }
 
-function pick(row: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+export function pick(row: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
   return Object.fromEntries(fields.map((f) => [f, row[f] ?? null]));
 }
 
-function csvCell(value: unknown): string {
+export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   const s = value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

@@ -9,6 +9,7 @@ import { createSiteActivities } from './site.activities';
 import { createContentActivities } from './content.activities';
 import { createBulkActivities } from './bulk.activities';
 import { createReportActivities } from './report.activities';
+import { createJobActivities } from './jobs.activities';
 // @generator-imports (npm run new:task-type adds imports above this line)
 
 export type { ActivityDeps } from './deps';
@@ -30,6 +31,8 @@ export function createActivities(deps: ActivityDeps) {
     // Data & export
     ...createReportActivities(deps),
     ...createBulkActivities(deps),
+    // Persistent jobs
+    ...createJobActivities(deps),
     // @generator (npm run new:task-type adds activities above this line)
   };
 }

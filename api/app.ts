@@ -9,9 +9,12 @@ import { errorHandler, type Logger } from './middleware/error-handler';
 import { requestContext } from './middleware/request-context';
 import type { AppState } from './middleware/state';
 import { healthRoutes } from './routes/health.routes';
+import { persistentJobRoutes } from './routes/persistent-jobs.routes';
 import { taskRoutes } from './routes/tasks.routes';
 import { IdentityService } from './services/identity.service';
+import { PersistentJobService } from './services/persistent-job.service';
 import { TaskService } from './services/task.service';
+import { JobWorkflowGateway } from './temporal/job-workflows';
 import { TaskWorkflowGateway } from './temporal/task-workflows';
 
 export interface AppDeps {
@@ -33,6 +36,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const identity = new IdentityService(orm);
   const tasks = new TaskWorkflowGateway(temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE);
   const taskService = new TaskService({ orm, tasks, config });
+  const jobService = new PersistentJobService({ orm, jobs: new JobWorkflowGateway(temporal, config.TEMPORAL_TASK_QUEUE), config });
 
   app.use(requestContext());
   app.use(errorHandler(deps.logger ?? consoleLogger));
@@ -44,7 +48,11 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   // Everything below requires a valid token and an X-Brand-ID the caller belongs to.
   app.use(authenticate(config, identity));
   app.use(brandScope(identity));
-  const taskRouter = taskRoutes(taskService, config);
+  // Specific prefixes first: /tasks/persistent-jobs/... must not be read as /tasks/{id}/...
+  const jobRouter = persistentJobRoutes(jobService, orm, config);
+  app.use(jobRouter.routes());
+  app.use(jobRouter.allowedMethods());
+  const taskRouter = taskRoutes(taskService, config, jobService);
   app.use(taskRouter.routes());
   app.use(taskRouter.allowedMethods());
   return app;

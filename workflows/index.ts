@@ -21,4 +21,6 @@ export { meta_tags_generation } from './tasks/meta-tags-generation';
 export { report_generation } from './tasks/report-generation';
 export { bulk_operations } from './tasks/bulk-operations';
 // @generator (npm run new:task-type adds exports above this line)
+// Persistent jobs (a run of their base task's workflow id)
+export { persistent_job } from './jobs/persistent-job';
 export { reconcileMirrorWorkflow } from './system/reconcile-mirror';

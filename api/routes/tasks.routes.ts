@@ -11,7 +11,9 @@ import {
   retryTaskBody,
 } from '../schemas/tasks.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
+import type { PersistentJobService } from '../services/persistent-job.service';
 import type { Actor, TaskService } from '../services/task.service';
+import { jobSummary } from '../schemas/persistent-job.serializer';
 
 type Ctx = RouterContext<AppState>;
 
@@ -32,7 +34,11 @@ function pageLink(ctx: Ctx, page: number | null): string | null {
 }
 
 /** task_core (seeds 000/001). Every path answers with and without its trailing slash. */
-export function taskRoutes(service: TaskService, config: Pick<AppConfig, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>): Router<AppState> {
+export function taskRoutes(
+  service: TaskService,
+  config: Pick<AppConfig, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>,
+  jobs?: PersistentJobService,
+): Router<AppState> {
   const router = new Router<AppState>({ strict: false });
   const temporal = { uiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE };
 
@@ -65,7 +71,9 @@ export function taskRoutes(service: TaskService, config: Pick<AppConfig, 'TEMPOR
   });
 
   router.get(['/tasks/:id', '/tasks/:id/'], async (ctx) => {
-    ctx.body = serializeTaskDetail(await service.get(ctx.state.brand.id, ctx.params.id!), temporal);
+    const task = await service.get(ctx.state.brand.id, ctx.params.id!);
+    const job = jobs ? await jobs.findForTask(ctx.state.brand.id, task.task_id) : null;
+    ctx.body = { ...serializeTaskDetail(task, temporal), persistent_job: job ? jobSummary(job) : null };
   });
 
   router.patch(['/tasks/:id', '/tasks/:id/'], async (ctx) => {

@@ -65,7 +65,7 @@ export type SeoSiteSummary = {
 
 /** What the per-site activity returns: the summary plus lookup material for the comparison (not kept in result_data). */
 export type SeoSiteAnalysis = SeoSiteSummary & {
-  /** The 500 most frequent n-grams of each size, with counts. */
+  /** The most frequent n-grams of each size (500, or 1500 shared between the sizes), with counts. */
   ngram_index: TopNgrams;
   /** Exact counts of the requested `lookup_terms`. */
   term_counts: Record<string, number>;

@@ -80,7 +80,7 @@ export type SeoContentAuditResult = {
     max_link_checks: number;
   };
   crawl: { skipped: { url: string; reason: string }[]; robots_txt: { found: boolean; sitemaps: string[] } };
-  /** Lists (`pages`, `issues`, `broken_links`, `unchecked`, `skipped`, ...) are capped at 500 entries. */
+  /** Lists (`pages`, `issues`, `broken_links`, `unchecked`, `skipped`, ...) are capped at 500 entries, each duplicate group's `pages` at 50. */
   truncated: boolean;
 };
 

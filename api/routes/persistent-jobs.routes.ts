@@ -1,0 +1,131 @@
+import Router, { type RouterContext } from '@koa/router';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { findTask } from '../../db/repositories/task-query.repository';
+import type { AppConfig } from '../config';
+import { AppError, ErrorCode } from '../errors';
+import type { AppState } from '../middleware/state';
+import { serializeJob } from '../schemas/persistent-job.serializer';
+import { createJobBody, listJobsQuery, patchJobBody, pauseJobBody, putJobBody, validateConfigBody } from '../schemas/persistent-jobs.schemas';
+import { serializeTask } from '../schemas/task.serializer';
+import { parseOrThrow } from '../schemas/zod-errors';
+import { checkpointView, type PersistentJobService } from '../services/persistent-job.service';
+import type { Actor } from '../services/task.service';
+import type { CheckpointRow } from '../../db/repositories/persistent-job.repository';
+import type { JobRow } from '../../db/repositories/persistent-job-query.repository';
+
+type Ctx = RouterContext<AppState>;
+const BASE = '/tasks/persistent-jobs/persistent-jobs';
+const CHECKPOINTS = '/tasks/persistent-jobs/checkpoints';
+const both = (path: string) => [path, `${path}/`];
+
+const actor = (ctx: Ctx): Actor => ({
+  userId: ctx.state.principal.id,
+  username: ctx.state.principal.username,
+  brandId: ctx.state.brand.id,
+  brandName: ctx.state.brand.name,
+  requestId: ctx.state.requestId,
+});
+
+/** task_persistence (seed 000): persistent jobs and their checkpoints. */
+export function persistentJobRoutes(service: PersistentJobService, orm: MikroORM, _config: AppConfig): Router<AppState> {
+  const router = new Router<AppState>({ strict: false });
+  const withTask = async (ctx: Ctx, job: JobRow) => {
+    const task = await findTask(orm.em.fork(), ctx.state.brand.id, job.task_id);
+    return serializeJob(job, task ? serializeTask(task) : undefined);
+  };
+  const page = (ctx: Ctx, p: number | null) => {
+    if (p === null) return null;
+    const params = new URLSearchParams(ctx.querystring);
+    params.set('page', String(p));
+    return `${ctx.path}?${params.toString()}`;
+  };
+  const listBody = async (ctx: Ctx, r: { count: number; rows: JobRow[]; page: number; pageSize: number }) => ({
+    count: r.count,
+    next: r.page * r.pageSize < r.count ? page(ctx, r.page + 1) : null,
+    previous: r.page > 1 ? page(ctx, r.page - 1) : null,
+    results: await Promise.all(r.rows.map((j) => withTask(ctx, j))),
+  });
+
+  router.get(both(BASE), async (ctx) => {
+    ctx.body = await listBody(ctx, await service.list(ctx.state.brand.id, parseOrThrow(listJobsQuery, ctx.query)));
+  });
+  router.post(both(BASE), async (ctx) => {
+    const job = await service.create(actor(ctx), parseOrThrow(createJobBody, ctx.request.body ?? {}));
+    ctx.status = 201;
+    ctx.body = await withTask(ctx, job);
+  });
+  router.get(both(`${BASE}/resumable`), async (ctx) => {
+    ctx.body = await listBody(ctx, await service.resumable(ctx.state.brand.id));
+  });
+  router.get(both(`${BASE}/stats`), async (ctx) => {
+    ctx.body = await service.stats(ctx.state.brand.id);
+  });
+  router.post(both(`${BASE}/validate-config`), async (ctx) => {
+    const body = parseOrThrow(validateConfigBody, ctx.request.body ?? {});
+    let jobType = body.job_type;
+    if (body.base_task !== undefined) {
+      const task = await findTask(orm.em.fork(), ctx.state.brand.id, String(body.base_task));
+      if (!task) throw AppError.taskNotFound();
+      jobType = task.task_type;
+    }
+    ctx.body = { valid: true, ...service.validateConfig(jobType!, body.job_data, body.settings) };
+  });
+  router.get(both(`${BASE}/:id`), async (ctx) => {
+    ctx.body = await withTask(ctx, await service.get(ctx.state.brand.id, ctx.params.id!));
+  });
+  router.patch(both(`${BASE}/:id`), async (ctx) => {
+    ctx.body = await withTask(ctx, await service.update(actor(ctx), ctx.params.id!, parseOrThrow(patchJobBody, ctx.request.body ?? {})));
+  });
+  router.put(both(`${BASE}/:id`), async (ctx) => {
+    ctx.body = await withTask(ctx, await service.update(actor(ctx), ctx.params.id!, parseOrThrow(putJobBody, ctx.request.body ?? {})));
+  });
+  router.delete(both(`${BASE}/:id`), async (ctx) => {
+    await service.remove(actor(ctx), ctx.params.id!);
+    ctx.status = 204;
+  });
+  router.post(both(`${BASE}/:id/pause`), async (ctx) => {
+    const body = parseOrThrow(pauseJobBody, ctx.request.body ?? {});
+    const r = await service.pause(actor(ctx), ctx.params.id!, body.reason);
+    ctx.body = { ...r, job: await withTask(ctx, r.job) };
+  });
+  router.post(both(`${BASE}/:id/resume`), async (ctx) => {
+    const r = await service.resume(actor(ctx), ctx.params.id!);
+    ctx.body = { ...r, job: await withTask(ctx, r.job) };
+  });
+  router.post(both(`${BASE}/:id/restart`), async (ctx) => {
+    const r = await service.restart(actor(ctx), ctx.params.id!);
+    ctx.body = { ...r, job: await withTask(ctx, r.job) };
+  });
+
+  // ---- checkpoints ----
+  router.get(both(CHECKPOINTS), async (ctx) => {
+    const q = ctx.query;
+    const where = ['c.brand_id = ?'];
+    const params: unknown[] = [ctx.state.brand.id];
+    if (q.job !== undefined) {
+      if (!/^\d{1,9}$/.test(String(q.job))) throw AppError.validation({ job: ['Must be a job id'] });
+      where.push('c.job_id = ?');
+      params.push(Number(q.job));
+    }
+    if (q.step !== undefined) {
+      where.push('c.step = ?');
+      params.push(String(q.step));
+    }
+    const pageNo = Math.max(1, Number(q.page ?? 1) || 1);
+    const size = Math.min(500, Math.max(1, Number(q.page_size ?? 25) || 25));
+    const em = orm.em.fork();
+    const [rows, count] = await Promise.all([
+      em.execute<CheckpointRow[]>(`select c.* from job_checkpoints c where ${where.join(' and ')} order by c.id desc limit ? offset ?`, [...params, size, (pageNo - 1) * size]),
+      em.execute<{ n: number }[]>(`select count(*)::int as n from job_checkpoints c where ${where.join(' and ')}`, params),
+    ]);
+    const total = count[0]?.n ?? 0;
+    ctx.body = { count: total, next: pageNo * size < total ? page(ctx, pageNo + 1) : null, previous: pageNo > 1 ? page(ctx, pageNo - 1) : null, results: rows.map(checkpointView) };
+  });
+  router.get(both(`${CHECKPOINTS}/:id`), async (ctx) => {
+    if (!/^\d{1,15}$/.test(ctx.params.id!)) throw new AppError(ErrorCode.NOT_FOUND, 404, 'Checkpoint not found');
+    const rows = await orm.em.fork().execute<CheckpointRow[]>(`select * from job_checkpoints where id = ? and brand_id = ?`, [Number(ctx.params.id), ctx.state.brand.id]);
+    if (!rows[0]) throw new AppError(ErrorCode.NOT_FOUND, 404, 'Checkpoint not found');
+    ctx.body = { ...checkpointView(rows[0]), state: rows[0].state };
+  });
+  return router;
+}
