@@ -26,10 +26,17 @@ const configSchema = z.object({
   /** How often the reconciler schedule repairs the mirror from Temporal, and how old a row must be to be checked. */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(30),
   RECONCILE_STALE_AFTER_SECONDS: z.coerce.number().int().min(0).default(15),
+  /** How often the auto-resume schedule resumes persistent jobs with `auto_resume` that can resume (all brands). */
+  AUTO_RESUME_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(300),
   /** Activity heartbeat timeout: how fast a dead worker's activity moves to a live one. */
   ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(15),
   /** Minimum interval between progress writes to the mirror per activity. */
   PROGRESS_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+  /**
+   * Multiplies the per-item work time of job types that wait (item job `item_ms`): 1 in production; tests and demos
+   * run a job of seven simulated days in seconds with e.g. 0.00001 (Temporal's time-skipping server is not available here).
+   */
+  JOB_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** OpenAI-compatible chat completions for ai_content_generation; unset → that type is refused at creation. */
   AI_API_BASE_URL: z.string().url().optional(),

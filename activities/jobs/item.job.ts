@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { z } from 'zod';
 import { recordJobItem } from '../../db/repositories/persistent-job.repository';
 import { itemJobDataSchema } from '../../workflows/contracts/job-types';
 import { workFor, type JobRunner } from './job-runner';
@@ -34,7 +35,7 @@ export const itemJob: JobRunner = {
       throw new RequestedItemFailure(i, { ...state, failed: [...state.failed, i] });
     }
     if (data.item_ms) {
-      await workFor(ctx.activity, data.item_ms);
+      await workFor(ctx.activity, data.item_ms * ctx.deps.config.JOB_TIME_SCALE);
       await recordJobItem(ctx.em, ctx.input.jobId, ctx.input.generation, [i]);
       const next = { ...state, next: i + 1 };
       return { state: next, processed: 1, done: next.next >= state.total };
@@ -63,3 +64,17 @@ export class RequestedItemFailure extends Error {
     return ApplicationFailure.nonRetryable(this.message, 'JOB_ITEM_FAILED');
   }
 }
+
+/**
+ * The item job's resumable state, as a manual checkpoint (`POST /tasks/persistent-jobs/checkpoints/`) must give it:
+ * the next item to process, the total, and the items whose requested failure already happened.
+ */
+export const itemJobStateSchema = z
+  .object({
+    step: z.literal('processing'),
+    next: z.number().int().min(0),
+    total: z.number().int().min(1).max(10_000_000),
+    failed: z.array(z.number().int().min(0)).max(10_000).default([]),
+  })
+  .strict()
+  .refine((s) => s.next <= s.total, { message: 'next cannot be greater than total', path: ['next'] });

@@ -109,8 +109,9 @@ export async function persistent_job(input: JobWorkflowInput): Promise<Record<st
         await toggle('running');
       }
       batchScope = new CancellationScope();
+      let batch: JobBatchResult;
       try {
-        last = await batchScope.run(() =>
+        batch = await batchScope.run(() =>
           runJobBatch({
             jobId: input.jobId,
             taskId: input.task.taskId,
@@ -133,11 +134,12 @@ export async function persistent_job(input: JobWorkflowInput): Promise<Record<st
       } finally {
         batchScope = null;
       }
-      s.itemsDone = last.itemsDone;
-      s.itemsTotal = last.itemsTotal;
-      s.step = last.step;
-      s.state = last.state;
-      if (last.done) break;
+      last = batch;
+      s.itemsDone = batch.itemsDone;
+      s.itemsTotal = batch.itemsTotal;
+      s.step = batch.step;
+      s.state = batch.state;
+      if (batch.done) break;
       batches += 1;
       if (!s.paused && (batches >= input.settings.continue_as_new_after_batches || workflowInfo().continueAsNewSuggested)) {
         await continueAsNew<typeof persistent_job>({ ...input, carried: { ...s, runsSoFar: s.runsSoFar + 1 } });
