@@ -10,11 +10,12 @@ import type { JobBatchInput, JobBatchResult, JobTypeName } from '../workflows/co
 import type { TaskStatus } from '../workflows/contracts/task-types';
 import type { TaskWorkflowInput } from '../workflows/contracts/task-workflow';
 import type { ActivityDeps } from './deps';
+import { crawlJob } from './jobs/crawl.job';
 import { exportJob } from './jobs/export.job';
 import { itemJob, RequestedItemFailure } from './jobs/item.job';
 import type { JobRunContext, JobRunner } from './jobs/job-runner';
 
-const RUNNERS: Record<JobTypeName, JobRunner> = { noop: itemJob, data_export: exportJob };
+const RUNNERS: Record<JobTypeName, JobRunner> = { noop: itemJob, data_export: exportJob, sitemap_generation: crawlJob };
 
 /** State handed back to the workflow inline up to this size; larger states travel only through checkpoints. */
 const INLINE_STATE_MAX_BYTES = 16 * 1024;

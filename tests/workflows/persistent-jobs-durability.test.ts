@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestContext, type TestContext } from '../support/harness';
+import { startFixtureSite } from '../support/fixture-site';
 import { insertMirrorRows } from '../support/mirror-fixtures';
 
 const JOBS = '/tasks/persistent-jobs/persistent-jobs';
@@ -118,6 +119,48 @@ describe('persistent jobs: crashes, large exports and long jobs', () => {
       const lines = readFileSync(result.file_path, 'utf8').trimEnd().split('\n');
       expect(lines).toHaveLength(301);
       expect(new Set(lines.slice(1).map((l) => l.split(',')[0])).size).toBe(300);
+    });
+
+    it('pauses a site crawl at page k and resumes it: every page fetched once, the sitemap has every page', async () => {
+      const paths = ['/', ...Array.from({ length: 10 }, (_, j) => `/s/${j}`), ...Array.from({ length: 50 }, (_, k) => `/s/${Math.floor(k / 5)}/${k % 5}`)];
+      const children = (path: string) => paths.filter((p) => p !== path && p.startsWith(path === '/' ? '/s/' : `${path}/`) && p.split('/').length === (path === '/' ? 3 : path.split('/').length + 1));
+      const routes = Object.fromEntries(
+        paths.map((path) => [
+          path,
+          (_req: unknown, res: import('node:http').ServerResponse) =>
+            setTimeout(() => {
+              res.writeHead(200, { 'content-type': 'text/html' });
+              res.end(`<html><head><title>${path}</title></head><body>${children(path).map((c) => `<a href="${c}">${c}</a>`).join(' ')}</body></html>`);
+            }, 25),
+        ]),
+      );
+      const site = await startFixtureSite('none', routes);
+      try {
+        const base = await completedTask({ task_type: 'sitemap_generation', context_data: { start_url: `${site.url}/`, respect_robots_txt: false, max_pages: 2 } });
+        const before = site.hits.length;
+        const created = await t.http
+          .post(`${JOBS}/`)
+          .set(t.headers())
+          .send({ base_task: base.id, job_data: { start_url: `${site.url}/`, respect_robots_txt: false, max_pages: 500 }, settings: { batch_size: 5, checkpoint_every_items: 5 } });
+        expect(created.status).toBe(201);
+        expect(created.body.steps).toEqual(['crawl', 'write']);
+        await waitJob(created.body.id, (j) => j.items_done >= 15);
+        const paused = await t.http.post(`${JOBS}/${created.body.id}/pause/`).set(t.headers()).send({});
+        expect(paused.body.job.status).toBe('paused');
+        const k = paused.body.job.items_done;
+        expect(k).toBeLessThan(61);
+        await t.http.post(`${JOBS}/${created.body.id}/resume/`).set(t.headers()).send({});
+        const done = await waitJob(created.body.id, (j) => j.status === 'completed');
+        expect(done.items_done).toBe(61);
+        const jobHits = site.hits.slice(before).map((h) => h.path);
+        expect(jobHits.sort()).toEqual([...paths].sort()); // each page exactly once across the pause
+        const result = (await t.http.get(`/tasks/${base.id}/`).set(t.headers())).body.result_data;
+        expect(result).toMatchObject({ url_count: 61, pages_crawled: 61 });
+        const xml = readFileSync(result.entry_file, 'utf8');
+        expect((xml.match(/<loc>/g) ?? []).length).toBe(61);
+      } finally {
+        await site.close();
+      }
     });
 
     it('runs a job of seven simulated days (168 one-hour items) in seconds', async () => {

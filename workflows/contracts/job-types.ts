@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { z } from 'zod';
 import { dataExportContextSchema } from '../tasks/data-export';
+import { sitemapGenerationContextSchema } from '../tasks/sitemap-generation';
 import type { TaskWorkflowInput } from './task-workflow';
 
 /**
@@ -22,6 +23,8 @@ export const JOB_TYPES = {
   noop: { label: 'Item job', steps: ['processing'], dataSchema: itemJobDataSchema },
   /** The brand's tasks exported row by row; resumable at row k (the file is truncated back to the checkpoint). */
   data_export: { label: 'Large data export', steps: ['snapshot', 'export', 'finalization'], dataSchema: dataExportContextSchema },
+  /** A site crawl over many pages that publishes a sitemap; resumable at page k (frontier and seen set checkpointed). */
+  sitemap_generation: { label: 'Site crawl and sitemap', steps: ['crawl', 'write'], dataSchema: sitemapGenerationContextSchema },
 } as const satisfies Record<string, { label: string; steps: readonly string[]; dataSchema: z.ZodType }>;
 
 export type JobTypeName = keyof typeof JOB_TYPES;
