@@ -66,7 +66,8 @@ export interface ContentOptimizationResult {
 // ---------------------------------------------------------------------------------------------------------------
 
 const RETRYABLE_STATUSES = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
-const MAX_AI_RESPONSE_CHARS = 2_000_000;
+/** An answer larger than this is refused: result_data (the content) must stay well under Temporal's 2 MB payload limit. */
+const MAX_AI_RESPONSE_BYTES = 1_000_000;
 
 export function createContentActivities(deps: ActivityDeps) {
   /**
@@ -219,9 +220,9 @@ export function createContentActivities(deps: ActivityDeps) {
         const res = await fetch(endpoint, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.any([ctx.cancellationSignal, deadline]) });
         status = res.status;
         retryAfter = res.headers.get('retry-after');
-        text = (await res.text()).slice(0, MAX_AI_RESPONSE_CHARS);
+        text = await readCapped(res, MAX_AI_RESPONSE_BYTES);
       } catch (err) {
-        if (ctx.cancellationSignal.aborted) throw err;
+        if (ctx.cancellationSignal.aborted || err instanceof ApplicationFailure) throw err;
         const reason = deadline.aborted
           ? `no answer within ${timeoutSeconds} s`
           : err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
@@ -271,6 +272,25 @@ export function createContentActivities(deps: ActivityDeps) {
       };
     },
   };
+}
+
+/** The body as text, refused (non-retryably) past `maxBytes` instead of buffering whatever the endpoint sends. */
+async function readCapped(res: Response, maxBytes: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw ApplicationFailure.nonRetryable(`AI endpoint answered more than ${maxBytes} bytes`, 'AI_BAD_RESPONSE');
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseJson(text: string): unknown {

@@ -70,61 +70,70 @@ export function createReportActivities(deps: ActivityDeps) {
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('Report generation cancelled');
       };
       await step(1);
+      // One query can outlast the heartbeat timeout on a big brand: keep heartbeating (and receiving a cancel) meanwhile.
+      const keepAlive = setInterval(() => ctx.heartbeat(checkpoint), 2000);
+      try {
+        return await render();
+      } finally {
+        clearInterval(keepAlive);
+      }
 
-      const em = deps.orm.em.fork();
-      const scope = { brandId: input.brandId, from: period.from, to: period.to };
-      const sections = REPORT_SECTIONS.filter((s) => context.sections.includes(s));
-      const has = (s: ReportSection) => sections.includes(s);
-      const name = (await brandName(em, input.brandId)) ?? `brand ${input.brandId}`;
-      const data: ReportData = {
-        title: context.title ?? `Task report: ${name}`,
-        brandName: name,
-        taskId: input.taskId,
-        generatedAt: new Date().toISOString(),
-        period: { ...period, preset: context.period.preset ?? null },
-        sections,
-        maxRows: context.max_rows,
-        totals: await reportTotals(em, scope),
-      };
-      await step(15);
-      if (has('by_status')) data.byStatus = await reportByStatus(em, scope);
-      await step(25);
-      if (has('by_type')) data.byType = await reportByType(em, scope);
-      await step(40);
-      if (has('by_priority')) data.byPriority = await reportByPriority(em, scope);
-      await step(50);
-      if (has('durations')) data.durations = await reportDurations(em, scope);
-      await step(65);
-      if (has('failures')) data.failures = await reportFailures(em, scope, context.max_rows);
-      await step(75);
-      if (has('recent_results')) data.recentResults = await reportRecentResults(em, scope, context.max_rows);
-      await step(85);
+      async function render(): Promise<ReportGenerationResult> {
+        const em = deps.orm.em.fork();
+        const scope = { brandId: input.brandId, from: period.from, to: period.to };
+        const sections = REPORT_SECTIONS.filter((s) => context.sections.includes(s));
+        const has = (s: ReportSection) => sections.includes(s);
+        const name = (await brandName(em, input.brandId)) ?? `brand ${input.brandId}`;
+        const data: ReportData = {
+          title: context.title ?? `Task report: ${name}`,
+          brandName: name,
+          taskId: input.taskId,
+          generatedAt: new Date().toISOString(),
+          period: { ...period, preset: context.period.preset ?? null },
+          sections,
+          maxRows: context.max_rows,
+          totals: await reportTotals(em, scope),
+        };
+        await step(15);
+        if (has('by_status')) data.byStatus = await reportByStatus(em, scope);
+        await step(25);
+        if (has('by_type')) data.byType = await reportByType(em, scope);
+        await step(40);
+        if (has('by_priority')) data.byPriority = await reportByPriority(em, scope);
+        await step(50);
+        if (has('durations')) data.durations = await reportDurations(em, scope);
+        await step(65);
+        if (has('failures')) data.failures = await reportFailures(em, scope, context.max_rows);
+        await step(75);
+        if (has('recent_results')) data.recentResults = await reportRecentResults(em, scope, context.max_rows);
+        await step(85);
 
-      const html = renderReport(data);
-      const dir = join(deps.config.EXPORT_DIR, `brand-${input.brandId}`);
-      const finalPath = join(dir, `${input.taskId}.html`);
-      const partPath = `${finalPath}.part`;
-      await mkdir(dir, { recursive: true });
-      await writeFile(partPath, html, { encoding: 'utf8', flush: true });
-      await rename(partPath, finalPath); // atomic: readers see no file or the whole report
-      await report(99, checkpoint, true);
+        const html = renderReport(data);
+        const dir = join(deps.config.EXPORT_DIR, `brand-${input.brandId}`);
+        const finalPath = join(dir, `${input.taskId}.html`);
+        const partPath = `${finalPath}.part`;
+        await mkdir(dir, { recursive: true });
+        await writeFile(partPath, html, { encoding: 'utf8', flush: true });
+        await rename(partPath, finalPath); // atomic: readers see no file or the whole report
+        await report(99, checkpoint, true);
 
-      const t = data.totals;
-      return {
-        file_path: finalPath,
-        bytes: Buffer.byteLength(html),
-        period,
-        totals: {
-          tasks: t.total,
-          completed: t.completed,
-          failed: t.failed,
-          cancelled: t.cancelled,
-          pending: t.pending,
-          running: t.running,
-          success_rate: t.success_rate,
-        },
-        sections,
-      };
+        const t = data.totals;
+        return {
+          file_path: finalPath,
+          bytes: Buffer.byteLength(html),
+          period,
+          totals: {
+            tasks: t.total,
+            completed: t.completed,
+            failed: t.failed,
+            cancelled: t.cancelled,
+            pending: t.pending,
+            running: t.running,
+            success_rate: t.success_rate,
+          },
+          sections,
+        };
+      }
     },
   };
 }

@@ -7,12 +7,30 @@ import { createProgressReporter } from './progress';
 import { auditCrawl, type LinkStatus } from './seo/audit';
 import { compareSites } from './seo/compare';
 import { KeywordAccumulator, keywordRecommendations } from './seo/keywords';
-import { boundedFetch, isHtml, limitsFrom, normalizeUrl, type FetchLimits } from './web/bounded-fetch';
+import { boundedFetch, isHtml, isSameSite, limitsFrom, normalizeUrl, type FetchLimits } from './web/bounded-fetch';
 import { crawlSite } from './web/crawler';
 import { parsePage, type PageFacts } from './web/html-page';
 import type { FetchOptions } from '../workflows/contracts/web-options';
 
 const PAGE_LIST_CAP = 200;
+/**
+ * Per-page detail kept in result_data, in bytes of JSON: 200 pages × 200 keywords × 5 n-gram sizes would be megabytes,
+ * past Temporal's 2 MB payload limit. Pages past the budget are left out (`pages_truncated`); `overall` covers them all.
+ */
+const PAGE_DETAIL_BUDGET = 1_000_000;
+/** Entries of each n-gram size in a site's `ngram_index`: all sites' indexes travel together to `compareSeoSites`. */
+const NGRAM_INDEX_BUDGET = 1500;
+
+function withinBudget<T>(items: T[], maxItems: number, maxBytes: number): T[] {
+  const kept: T[] = [];
+  let bytes = 0;
+  for (const item of items.slice(0, maxItems)) {
+    bytes += Buffer.byteLength(JSON.stringify(item));
+    if (bytes > maxBytes) break;
+    kept.push(item);
+  }
+  return kept;
+}
 
 interface SourcePage {
   url: string;
@@ -128,13 +146,14 @@ export function createSeoActivities(deps: ActivityDeps) {
             : { url: p.url, status: p.status, title: null, word_count: 0, keywords: [], top_ngrams: {}, error: p.error ?? 'not analysed' },
         );
         const keywords = acc.keywordTotals();
+        const keptPages = withinBudget(pages, PAGE_LIST_CAP, PAGE_DETAIL_BUDGET);
         const result: SeoKeywordAnalysisResult = {
           source: {
             mode: loaded.mode,
             ...(loaded.start_url ? { start_url: loaded.start_url, skipped: loaded.skipped.slice(0, PAGE_LIST_CAP), skipped_truncated: loaded.skipped.length > PAGE_LIST_CAP } : {}),
           },
-          pages: pages.slice(0, PAGE_LIST_CAP),
-          pages_truncated: pages.length > PAGE_LIST_CAP,
+          pages: keptPages,
+          pages_truncated: pages.length > keptPages.length,
           overall: {
             pages_analyzed: acc.pagesAnalyzed,
             pages_failed: pages.length - acc.pagesAnalyzed,
@@ -176,7 +195,7 @@ export function createSeoActivities(deps: ActivityDeps) {
           keywords: acc.keywordTotals(),
           top_ngrams: acc.topNgrams(),
           failed_pages: failed.slice(0, 50).map((p) => ({ url: p.url, status: p.status, error: p.error ?? 'not analysed' })),
-          ngram_index: acc.topNgrams(500),
+          ngram_index: acc.topNgrams(Math.min(500, Math.floor(NGRAM_INDEX_BUDGET / Math.max(1, input.ngram_sizes.length)))),
           term_counts,
         };
       });
@@ -222,7 +241,9 @@ export function createSeoActivities(deps: ActivityDeps) {
 
         const links = new Map<string, LinkStatus>();
         for (const p of crawl.pages) links.set(p.url, { status: p.status, error: p.error, checked_by: 'crawl' });
-        const targets = [...new Set(crawl.pages.flatMap((p) => (p.facts ? p.internalLinks : [])))];
+        // Internal links of a page reached by an off-site redirect (same_site_only false) belong to the other site:
+        // like the crawler, the extra checks never leave the start URL's site.
+        const targets = [...new Set(crawl.pages.flatMap((p) => (p.facts ? p.internalLinks : [])))].filter((t) => isSameSite(t, crawl.startUrl));
         const fromCrawl = targets.filter((t) => links.has(t)).length;
         const robots = new Set(crawl.skipped.filter((s) => s.reason === 'robots').map((s) => s.url));
         const outside = targets.filter((t) => !links.has(t));

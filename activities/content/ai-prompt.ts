@@ -44,12 +44,37 @@ export function buildMessages(context: AiContentGenerationContext): ChatMessage[
 /** The words a reader sees: Markdown marks and HTML tags removed. */
 export function visibleText(content: string, format: 'markdown' | 'html' | 'text'): string {
   let s = content;
-  if (format === 'html' || /<\/?[a-z][^>]*>/i.test(s)) s = s.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]+>/g, ' ');
-  if (format === 'markdown') s = s.replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[#*_`>|~]+/g, ' ');
+  // Character classes exclude the opening delimiter too, so unclosed runs (`<a<a<a…`, `[a[a…`) stay linear.
+  if (format === 'html' || /<\/?[a-z][^<>]*>/i.test(s)) s = stripScriptsAndStyles(s).replace(/<[^<>]+>/g, ' ');
+  if (format === 'markdown') s = s.replace(/!?\[([^[\]]*)\]\([^()]*\)/g, '$1').replace(/[#*_`>|~]+/g, ' ');
   return s
     .replace(/&nbsp;/g, ' ')
     .replace(/&amp;/g, '&')
     .replace(/&[a-z]+;|&#\d+;/gi, ' ');
+}
+
+/** `<script>…</script>` and `<style>…</style>` blocks removed, in linear time (a lazy regex rescans to the end per unclosed opener). */
+function stripScriptsAndStyles(s: string): string {
+  const opener = /<(script|style)\b[^<>]*>/gi;
+  const closers: Record<string, RegExp> = { script: /<\/script\s*>/gi, style: /<\/style\s*>/gi };
+  const unclosed = new Set<string>();
+  let out = '';
+  let last = 0;
+  for (let m = opener.exec(s); m; m = opener.exec(s)) {
+    const tag = m[1]!.toLowerCase();
+    if (unclosed.has(tag)) continue;
+    const closer = closers[tag]!;
+    closer.lastIndex = opener.lastIndex;
+    const close = closer.exec(s);
+    if (!close) {
+      unclosed.add(tag); // no closing tag after this opener, so none after any later one either
+      continue;
+    }
+    out += `${s.slice(last, m.index)} `;
+    last = closer.lastIndex;
+    opener.lastIndex = last;
+  }
+  return out + s.slice(last);
 }
 
 /** Seconds or an HTTP date, as milliseconds from now; null if absent or unreadable. Capped at 10 minutes. */

@@ -36,6 +36,9 @@ const SEPARATOR = /\s+[|–—·-]\s+|:\s+/;
 const TRAILING_JUNK = /[\s,;:|–—·/-]+$/;
 
 export const normalizeSpace = (s: string) => s.replace(/\s+/g, ' ').trim();
+const EXISTING_MAX = 1000;
+const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+const clipOrNull = (s: string | null) => (s === null ? null : clip(s, EXISTING_MAX));
 const capitalize = (s: string) => s.charAt(0).toLocaleUpperCase() + s.slice(1);
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export const containsPhrase = (text: string | null | undefined, phrase: string) => Boolean(text) && countPhrase(tokenize(text!), phrase) > 0;
@@ -168,7 +171,8 @@ export function buildMetaTags(page: ContentPage, options: MetaTagOptions): Gener
     ),
   ].join('\n');
 
-  const existingOg = Object.fromEntries(Object.entries(facts.openGraph).slice(0, 50));
+  // The page's own values are echoed back capped: they come from the fetched HTML and land in result_data.
+  const existingOg = Object.fromEntries(Object.entries(facts.openGraph).slice(0, 50).map(([k, v]) => [clip(k, 100), clip(v, EXISTING_MAX)]));
   return {
     title,
     title_length: title.length,
@@ -177,7 +181,7 @@ export function buildMetaTags(page: ContentPage, options: MetaTagOptions): Gener
     description_source: description.source,
     open_graph: og,
     html,
-    existing: { title: facts.title, description: facts.metaDescription, open_graph: existingOg },
+    existing: { title: clipOrNull(facts.title), description: clipOrNull(facts.metaDescription), open_graph: existingOg },
     issues: existingTagIssues(page, options),
   };
 }
@@ -206,7 +210,7 @@ export function existingTagIssues(page: Pick<ContentPage, 'facts'>, options: Met
   if (!og['og:title']) add('og_title_missing', 'low', 'No og:title: shares show a title guessed by each network');
   if (!og['og:description']) add('og_description_missing', 'low', 'No og:description');
   if (!og['og:image']) add('og_image_missing', 'low', 'No og:image: shares show no picture');
-  else if (!/^https?:\/\//i.test(og['og:image'])) add('og_image_not_absolute', 'medium', `og:image must be an absolute URL: ${og['og:image']}`);
+  else if (!/^https?:\/\//i.test(og['og:image'])) add('og_image_not_absolute', 'medium', `og:image must be an absolute URL: ${clip(og['og:image'], 300)}`);
   if (!og['twitter:card']) add('twitter_card_missing', 'low', 'No twitter:card');
   return issues;
 }

@@ -47,7 +47,8 @@ export async function loadContentPage(input: ContentPageInput, index: number, li
 
 export function pageFromContent(input: ContentPageInput, index: number): ContentPage {
   const content = input.content ?? '';
-  const format = input.format ?? (/<[a-z][^>]*>/i.test(content) ? 'html' : 'text');
+  // `[^<>]` (not `[^>]`): a run of unclosed `<a<a<a…` must not make the test quadratic.
+  const format = input.format ?? (/<[a-z][^<>]*>/i.test(content) ? 'html' : 'text');
   let html = format === 'html' ? content : format === 'markdown' ? markdownToHtml(content) : textToHtml(content);
   if (input.title !== undefined) {
     // The given title wins over a <title> in the content.
@@ -93,8 +94,8 @@ function textToHtml(text: string): string {
 export function markdownToHtml(md: string): string {
   const inline = (s: string) =>
     escapeHtml(s)
-      .replace(/!\[([^\]]*)\]\(([^)\s]+)[^)]*\)/g, '<img alt="$1" src="$2">')
-      .replace(/\[([^\]]+)\]\(([^)\s]+)[^)]*\)/g, '<a href="$2">$1</a>')
+      .replace(/!\[([^[\]]*)\]\(([^()\s]+)[^()]*\)/g, '<img alt="$1" src="$2">')
+      .replace(/\[([^[\]]+)\]\(([^()\s]+)[^()]*\)/g, '<a href="$2">$1</a>')
       .replace(/(\*\*|__)(.+?)\1/g, '<strong>$2</strong>')
       .replace(/(\*|_)(.+?)\1/g, '<em>$2</em>')
       .replace(/`([^`]+)`/g, '<code>$1</code>');

@@ -53,6 +53,16 @@ function groupBy<T>(items: T[], key: (t: T) => string | null): Map<string, T[]> 
 
 const quote = (s: string, max = 80) => `"${s.length > max ? `${s.slice(0, max - 1)}…` : s}"`;
 
+/** Result strings come from the crawled pages: capped so result_data stays far below Temporal's payload limit. */
+const MESSAGE_MAX = 1000;
+const TEXT_MAX = 300;
+/** Pages listed per duplicate group (a site whose every page is identical would otherwise list them all, 500 times). */
+const GROUP_PAGES_CAP = 50;
+const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+const clipOrNull = (s: string | null, max = TEXT_MAX) => (s === null ? null : clip(s, max));
+/** "a, b, c, d, e and 12 more" */
+const urlList = (urls: string[], max = 5) => `${urls.slice(0, max).join(', ')}${urls.length > max ? ` and ${urls.length - max} more` : ''}`;
+
 export function auditCrawl(
   crawl: CrawlResult,
   links: Map<string, LinkStatus>,
@@ -64,7 +74,7 @@ export function auditCrawl(
   const issues: AuditIssue[] = [];
   const byPage = new Map<string, AuditIssue[]>(html.map((p) => [p.url, []]));
   const add = (page: string, severity: AuditSeverity, code: string, message: string) => {
-    const issue = { page, severity, code, message };
+    const issue = { page, severity, code, message: clip(message, MESSAGE_MAX) };
     issues.push(issue);
     byPage.get(page)?.push(issue);
   };
@@ -122,7 +132,7 @@ export function auditCrawl(
   const groupOf = new Map<string, number>();
   exactGroups.forEach((g, i) => g.forEach((p) => groupOf.set(p.url, i)));
   for (const g of exactGroups) {
-    for (const p of g) add(p.url, 'error', 'duplicate_content', `Same text as ${g.filter((o) => o !== p).map((o) => o.url).join(', ')}.`);
+    for (const p of g) add(p.url, 'error', 'duplicate_content', `Same text as ${urlList(g.filter((o) => o !== p).map((o) => o.url))}.`);
   }
   const candidates = withText
     .slice(0, NEAR_DUPLICATE_MAX_PAGES)
@@ -149,11 +159,11 @@ export function auditCrawl(
 
   const titleGroups = groupBy(html, (p) => p.facts.title?.toLowerCase() ?? null);
   for (const g of titleGroups.values()) {
-    for (const p of g) add(p.url, 'warning', 'duplicate_title', `Title ${quote(p.facts.title!)} is also used by ${g.filter((o) => o !== p).map((o) => o.url).join(', ')}.`);
+    for (const p of g) add(p.url, 'warning', 'duplicate_title', `Title ${quote(p.facts.title!)} is also used by ${urlList(g.filter((o) => o !== p).map((o) => o.url))}.`);
   }
   const descGroups = groupBy(html, (p) => p.facts.metaDescription?.toLowerCase() ?? null);
   for (const g of descGroups.values()) {
-    for (const p of g) add(p.url, 'notice', 'duplicate_meta_description', `Meta description also used by ${g.filter((o) => o !== p).map((o) => o.url).join(', ')}.`);
+    for (const p of g) add(p.url, 'notice', 'duplicate_meta_description', `Meta description also used by ${urlList(g.filter((o) => o !== p).map((o) => o.url))}.`);
   }
 
   const pages: AuditedPage[] = html.map((p) => {
@@ -164,7 +174,7 @@ export function auditCrawl(
     return {
       url: p.url,
       status: p.status,
-      title: p.facts.title,
+      title: clipOrNull(p.facts.title),
       word_count: tokensOf.get(p.url)!.length,
       score: Math.max(0, 100 - penalty),
       issue_counts: { error: count('error'), warning: count('warning'), notice: count('notice') },
@@ -187,7 +197,9 @@ export function auditCrawl(
     near.length > LIST_CAP ||
     crawl.skipped.length > LIST_CAP ||
     linkChecks.unchecked.length > LIST_CAP ||
-    linkChecks.extra_fetched.length > LIST_CAP;
+    linkChecks.extra_fetched.length > LIST_CAP ||
+    [...exactGroups, ...titleGroups.values(), ...descGroups.values()].some((g) => g.length > GROUP_PAGES_CAP);
+  const groupPages = (g: { url: string }[]) => g.map((p) => p.url).sort().slice(0, GROUP_PAGES_CAP);
   return {
     start_url: crawl.startUrl,
     summary: {
@@ -201,12 +213,12 @@ export function auditCrawl(
     issues: issues.slice(0, LIST_CAP),
     broken_links: brokenLinks.slice(0, LIST_CAP),
     duplicates: {
-      exact: exactGroups.slice(0, LIST_CAP).map((g) => ({ pages: g.map((p) => p.url).sort() })),
+      exact: exactGroups.slice(0, LIST_CAP).map((g) => ({ pages: groupPages(g) })),
       near: near.slice(0, LIST_CAP),
-      titles: [...titleGroups.values()].slice(0, LIST_CAP).map((g) => ({ title: g[0]!.facts.title!, pages: g.map((p) => p.url).sort() })),
+      titles: [...titleGroups.values()].slice(0, LIST_CAP).map((g) => ({ title: clip(g[0]!.facts.title!, TEXT_MAX), pages: groupPages(g) })),
       meta_descriptions: [...descGroups.values()]
         .slice(0, LIST_CAP)
-        .map((g) => ({ meta_description: g[0]!.facts.metaDescription!, pages: g.map((p) => p.url).sort() })),
+        .map((g) => ({ meta_description: clip(g[0]!.facts.metaDescription!, TEXT_MAX), pages: groupPages(g) })),
       near_checked_pages: Math.min(withText.length, NEAR_DUPLICATE_MAX_PAGES),
     },
     link_checks: {

@@ -8,7 +8,7 @@ import type {
 
 const CAP = 100;
 
-/** A term's count on a site: keyword totals, exact lookups, then the site's n-gram index (its 500 top n-grams). */
+/** A term's count on a site: keyword totals, exact lookups, then the site's n-gram index (its top n-grams: 500, fewer with many sizes). */
 function countOn(site: SeoSiteAnalysis, term: string): number {
   const kw = site.keywords.find((k) => k.keyword === term);
   if (kw) return kw.total_count;

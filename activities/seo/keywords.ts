@@ -84,7 +84,9 @@ export class KeywordAccumulator {
     }
     this.pagesAnalyzed += 1;
     this.totalWords += tokens.length;
-    return { url, status, title: facts.title, word_count: tokens.length, keywords, top_ngrams };
+    // The title comes from the page: capped, as it lands in result_data.
+    const title = facts.title && facts.title.length > 300 ? `${facts.title.slice(0, 299)}…` : facts.title;
+    return { url, status, title, word_count: tokens.length, keywords, top_ngrams };
   }
 
   keywordTotals(): SiteKeywordTotals[] {

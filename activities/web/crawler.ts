@@ -2,6 +2,8 @@ import robotsParser from 'robots-parser';
 import { boundedFetch, isHtml, isSameSite, normalizeUrl, USER_AGENT, type FetchedResource, type FetchLimits } from './bounded-fetch';
 import { parsePage, type PageFacts } from './html-page';
 
+const MAX_ROBOTS_SITEMAPS = 50;
+
 export interface CrawlOptions {
   maxPages: number;
   maxDepth: number;
@@ -63,6 +65,8 @@ export async function crawlSite(startUrl: string, options: CrawlOptions): Promis
     }
   }
   const allowed = (url: string) => !robots || robots.isAllowed(url, USER_AGENT) !== false;
+  /** The `Sitemap:` lines, capped (a robots.txt may list thousands; they end up in result_data). */
+  const robotsSitemaps = () => (robots?.getSitemaps() ?? []).slice(0, MAX_ROBOTS_SITEMAPS);
 
   const pages: CrawledPage[] = [];
   const skipped: CrawlResult['skipped'] = [];
@@ -107,7 +111,7 @@ export async function crawlSite(startUrl: string, options: CrawlOptions): Promis
 
   if (!allowed(start)) {
     skipped.push({ url: start, reason: 'robots' });
-    return { startUrl: start, pages, skipped, robotsTxt: { found: robotsFound, sitemaps: robots?.getSitemaps() ?? [] } };
+    return { startUrl: start, pages, skipped, robotsTxt: { found: robotsFound, sitemaps: robotsSitemaps() } };
   }
   const inFlight = new Set<Promise<void>>();
   let started = 0;
@@ -125,5 +129,5 @@ export async function crawlSite(startUrl: string, options: CrawlOptions): Promis
     if (inFlight.size > 0) await Promise.race(inFlight);
   }
   pages.sort((a, b) => a.depth - b.depth || a.url.localeCompare(b.url));
-  return { startUrl: start, pages, skipped, robotsTxt: { found: robotsFound, sitemaps: robots?.getSitemaps() ?? [] } };
+  return { startUrl: start, pages, skipped, robotsTxt: { found: robotsFound, sitemaps: robotsSitemaps() } };
 }
