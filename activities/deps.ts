@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { AppConfig } from '../api/config';
+import type { JobWorkflowGateway } from '../api/temporal/job-workflows';
 import type { TaskWorkflowGateway } from '../api/temporal/task-workflows';
 
 /** What activities may touch, built once by the worker and passed in (no module-level singletons). */
@@ -7,4 +8,6 @@ export interface ActivityDeps {
   orm: MikroORM;
   config: AppConfig;
   tasks: TaskWorkflowGateway;
+  /** Starts and signals persistent job runs (the auto-resume schedule resumes jobs through it). */
+  jobs: JobWorkflowGateway;
 }

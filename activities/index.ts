@@ -10,6 +10,7 @@ import { createContentActivities } from './content.activities';
 import { createBulkActivities } from './bulk.activities';
 import { createReportActivities } from './report.activities';
 import { createJobActivities } from './jobs.activities';
+import { createJobMaintenanceActivities } from './job-maintenance.activities';
 // @generator-imports (npm run new:task-type adds imports above this line)
 
 export type { ActivityDeps } from './deps';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBulkActivities(deps),
     // Persistent jobs
     ...createJobActivities(deps),
+    ...createJobMaintenanceActivities(deps),
     // @generator (npm run new:task-type adds activities above this line)
   };
 }

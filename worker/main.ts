@@ -2,7 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Runtime, makeTelemetryFilterString, DefaultLogger } from '@temporalio/worker';
 import { loadConfig } from '../api/config';
 import { createTemporalClient } from '../api/temporal/connection';
-import { ensureReconcilerSchedule } from '../api/temporal/system-schedules';
+import { ensureAutoResumeSchedule, ensureReconcilerSchedule } from '../api/temporal/system-schedules';
 import { createOrmConfig } from '../db/mikro-orm.config';
 import { connectWorker, createTaskWorker } from './worker-options';
 
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   const connection = await connectWorker(config);
   const worker = await createTaskWorker({ orm, client, connection, config });
   await ensureReconcilerSchedule(client, config.TEMPORAL_TASK_QUEUE, config.RECONCILE_INTERVAL_SECONDS);
+  await ensureAutoResumeSchedule(client, config.TEMPORAL_TASK_QUEUE, config.AUTO_RESUME_INTERVAL_SECONDS);
   console.log(`worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${config.TEMPORAL_ADDRESS}`);
   // Worker.run() shuts down gracefully on SIGINT/SIGTERM (installed by the SDK's Runtime).
   await worker.run();

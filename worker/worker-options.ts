@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { AppConfig } from '../api/config';
+import { JobWorkflowGateway } from '../api/temporal/job-workflows';
 import { TaskWorkflowGateway } from '../api/temporal/task-workflows';
 
 /** Written by `npm run build` (worker/build-bundle.ts); without it the worker bundles workflows at start (slower). */
@@ -34,7 +35,7 @@ export async function createTaskWorker(deps: TaskWorkerDeps): Promise<Worker> {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : workflowSource()),
-    activities: createActivities({ orm: deps.orm, config, tasks }),
+    activities: createActivities({ orm: deps.orm, config, tasks, jobs: new JobWorkflowGateway(deps.client, config.TEMPORAL_TASK_QUEUE) }),
     // Sleeping tasks stay cached; a 2-core machine still handles thousands of them.
     maxCachedWorkflows: 2000,
     maxConcurrentActivityTaskExecutions: 200,

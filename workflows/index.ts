@@ -24,3 +24,4 @@ export { bulk_operations } from './tasks/bulk-operations';
 // Persistent jobs (a run of their base task's workflow id)
 export { persistent_job } from './jobs/persistent-job';
 export { reconcileMirrorWorkflow } from './system/reconcile-mirror';
+export { autoResumeJobsWorkflow } from './system/auto-resume-jobs';

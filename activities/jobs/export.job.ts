@@ -1,5 +1,6 @@
 import { mkdir, open, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { readExportBatch, snapshotExport } from '../../db/repositories/task-export.repository';
 import { EXPORTABLE_TASK_FIELDS, dataExportContextSchema } from '../../workflows/tasks/data-export';
 import { csvCell, pick } from '../export.activities';
@@ -97,3 +98,23 @@ export const exportJob: JobRunner = {
     return { file_path: s.finalPath, row_count: s.rows, bytes: s.bytes };
   },
 };
+
+/** The export job's resumable state, as a manual checkpoint must give it (paths are checked against the job's own). */
+export const exportJobStateSchema = z
+  .object({
+    step: z.enum(['export', 'finalization', 'done']),
+    maxId: z.number().int().min(0),
+    total: z.number().int().min(0),
+    lastId: z.number().int().min(0),
+    rows: z.number().int().min(0),
+    bytes: z.number().int().min(0),
+    partPath: z.string().min(1).max(4096),
+    finalPath: z.string().min(1).max(4096),
+  })
+  .strict();
+
+/** Where the export job of this job run writes (the same paths `init` chose), for checking a manual checkpoint. */
+export function exportJobPaths(exportDir: string, job: { brandId: number; taskId: string; jobId: number; generation: number }, format: string) {
+  const finalPath = join(exportDir, `brand-${job.brandId}`, `${job.taskId}-job${job.jobId}-g${job.generation}.${format}`);
+  return { finalPath, partPath: `${finalPath}.part` };
+}

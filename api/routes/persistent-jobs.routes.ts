@@ -2,12 +2,27 @@ import Router, { type RouterContext } from '@koa/router';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { findTask } from '../../db/repositories/task-query.repository';
 import type { AppConfig } from '../config';
-import { AppError, ErrorCode } from '../errors';
+import { AppError } from '../errors';
 import type { AppState } from '../middleware/state';
 import { serializeJob } from '../schemas/persistent-job.serializer';
-import { createJobBody, listJobsQuery, patchJobBody, pauseJobBody, putJobBody, validateConfigBody } from '../schemas/persistent-jobs.schemas';
+import {
+  autoResumeBody,
+  cleanupOldBody,
+  createCheckpointBody,
+  createJobBody,
+  listJobsQuery,
+  optimizeStorageBody,
+  patchCheckpointBody,
+  patchJobBody,
+  pauseJobBody,
+  putCheckpointBody,
+  putJobBody,
+  validateConfigBody,
+} from '../schemas/persistent-jobs.schemas';
 import { serializeTask } from '../schemas/task.serializer';
 import { parseOrThrow } from '../schemas/zod-errors';
+import { JobCheckpointService } from '../services/job-checkpoint.service';
+import { JobMaintenanceService } from '../services/job-maintenance.service';
 import { checkpointView, type PersistentJobService } from '../services/persistent-job.service';
 import type { Actor } from '../services/task.service';
 import type { CheckpointRow } from '../../db/repositories/persistent-job.repository';
@@ -27,8 +42,11 @@ const actor = (ctx: Ctx): Actor => ({
 });
 
 /** task_persistence (seed 000): persistent jobs and their checkpoints. */
-export function persistentJobRoutes(service: PersistentJobService, orm: MikroORM, _config: AppConfig): Router<AppState> {
+export function persistentJobRoutes(service: PersistentJobService, orm: MikroORM, config: AppConfig): Router<AppState> {
   const router = new Router<AppState>({ strict: false });
+  const maintenance = new JobMaintenanceService({ orm, jobs: service });
+  const checkpoints = new JobCheckpointService({ orm, jobs: service, config });
+  const checkpointDetail = (cp: CheckpointRow) => ({ ...checkpointView(cp), state: cp.state });
   const withTask = async (ctx: Ctx, job: JobRow) => {
     const task = await findTask(orm.em.fork(), ctx.state.brand.id, job.task_id);
     return serializeJob(job, task ? serializeTask(task) : undefined);
@@ -69,6 +87,14 @@ export function persistentJobRoutes(service: PersistentJobService, orm: MikroORM
       jobType = task.task_type;
     }
     ctx.body = { valid: true, ...service.validateConfig(jobType!, body.job_data, body.settings) };
+  });
+  router.post(both(`${BASE}/auto-resume`), async (ctx) => {
+    const body = parseOrThrow(autoResumeBody, ctx.request.body ?? {});
+    const who = actor(ctx);
+    ctx.body = await maintenance.autoResume({ brandIds: [who.brandId], dryRun: body.dry_run, actorFor: () => who, auditDetails: { by: 'auto-resume' } });
+  });
+  router.post(both(`${BASE}/cleanup-old`), async (ctx) => {
+    ctx.body = await maintenance.cleanupOld(actor(ctx), parseOrThrow(cleanupOldBody, ctx.request.body ?? {}));
   });
   router.get(both(`${BASE}/:id`), async (ctx) => {
     ctx.body = await withTask(ctx, await service.get(ctx.state.brand.id, ctx.params.id!));
@@ -121,11 +147,26 @@ export function persistentJobRoutes(service: PersistentJobService, orm: MikroORM
     const total = count[0]?.n ?? 0;
     ctx.body = { count: total, next: pageNo * size < total ? page(ctx, pageNo + 1) : null, previous: pageNo > 1 ? page(ctx, pageNo - 1) : null, results: rows.map(checkpointView) };
   });
+  router.post(both(CHECKPOINTS), async (ctx) => {
+    const cp = await checkpoints.create(actor(ctx), parseOrThrow(createCheckpointBody, ctx.request.body ?? {}));
+    ctx.status = 201;
+    ctx.body = checkpointDetail(cp);
+  });
+  router.post(both(`${CHECKPOINTS}/optimize-storage`), async (ctx) => {
+    ctx.body = await maintenance.optimizeStorage(actor(ctx), parseOrThrow(optimizeStorageBody, ctx.request.body ?? {}));
+  });
   router.get(both(`${CHECKPOINTS}/:id`), async (ctx) => {
-    if (!/^\d{1,15}$/.test(ctx.params.id!)) throw new AppError(ErrorCode.NOT_FOUND, 404, 'Checkpoint not found');
-    const rows = await orm.em.fork().execute<CheckpointRow[]>(`select * from job_checkpoints where id = ? and brand_id = ?`, [Number(ctx.params.id), ctx.state.brand.id]);
-    if (!rows[0]) throw new AppError(ErrorCode.NOT_FOUND, 404, 'Checkpoint not found');
-    ctx.body = { ...checkpointView(rows[0]), state: rows[0].state };
+    ctx.body = checkpointDetail(await checkpoints.get(ctx.state.brand.id, ctx.params.id!));
+  });
+  router.put(both(`${CHECKPOINTS}/:id`), async (ctx) => {
+    ctx.body = checkpointDetail(await checkpoints.update(actor(ctx), ctx.params.id!, parseOrThrow(putCheckpointBody, ctx.request.body ?? {})));
+  });
+  router.patch(both(`${CHECKPOINTS}/:id`), async (ctx) => {
+    ctx.body = checkpointDetail(await checkpoints.update(actor(ctx), ctx.params.id!, parseOrThrow(patchCheckpointBody, ctx.request.body ?? {})));
+  });
+  router.delete(both(`${CHECKPOINTS}/:id`), async (ctx) => {
+    await checkpoints.remove(actor(ctx), ctx.params.id!);
+    ctx.status = 204;
   });
   return router;
 }

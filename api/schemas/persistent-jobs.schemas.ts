@@ -74,3 +74,39 @@ export const listJobsQuery = z
   })
   .strict();
 export type ListJobsQuery = z.infer<typeof listJobsQuery>;
+
+// ---- maintenance (auto-resume, cleanup-old, optimize-storage) and checkpoint CRUD ----
+
+/** A persistent job id, as a JSON number or a numeric string. */
+const jobRef = z.union([z.number().int().positive().max(999_999_999), z.string().regex(/^\d{1,9}$/).transform(Number)], { error: 'Must be a persistent job id' });
+
+export const autoResumeBody = z.object({ dry_run: z.boolean().default(false) }).strict();
+
+export const cleanupOldBody = z
+  .object({ older_than_days: z.number().int().min(1).max(3650).default(30), dry_run: z.boolean().default(true) })
+  .strict();
+export type CleanupOldBody = z.infer<typeof cleanupOldBody>;
+
+export const optimizeStorageBody = z
+  .object({ keep_last: z.number().int().min(1).max(100).default(3), job: jobRef.optional(), dry_run: z.boolean().default(false) })
+  .strict();
+export type OptimizeStorageBody = z.infer<typeof optimizeStorageBody>;
+
+const checkpointFields = {
+  step: z.string().min(1).max(64),
+  items_done: z.number().int().min(0).max(10_000_000),
+  /** The job type's resumable state; validated against the job type's state schema by the service. */
+  state: jsonObject,
+  is_milestone: z.boolean(),
+};
+export const createCheckpointBody = z
+  .object({ job: jobRef, ...checkpointFields, is_milestone: checkpointFields.is_milestone.default(false) })
+  .strict();
+export type CreateCheckpointBody = z.infer<typeof createCheckpointBody>;
+export const putCheckpointBody = z.object({ ...checkpointFields, is_milestone: checkpointFields.is_milestone.optional() }).strict();
+export const patchCheckpointBody = z
+  .object(checkpointFields)
+  .partial()
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: 'Provide at least one of step, items_done, state, is_milestone' });
+export type PatchCheckpointBody = z.infer<typeof patchCheckpointBody>;

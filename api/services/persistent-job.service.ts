@@ -27,6 +27,9 @@ import type { JobWorkflowGateway } from '../temporal/job-workflows';
 import type { Actor } from './task.service';
 
 const WAIT_MS = 5_000;
+
+/** Who acts on a job: a user, or the system (userId null: the auto-resume schedule). */
+export type JobActor = Omit<Actor, 'userId'> & { userId: number | null };
 const FINISHED = ['completed', 'failed', 'cancelled'];
 
 /**
@@ -238,14 +241,15 @@ export class PersistentJobService {
     return { message: after.status === 'paused' ? 'Job paused' : 'Pause requested', job: after };
   }
 
-  async resume(actor: Actor, id: string) {
+  /** `auditDetails` are added to the `job.resume` audit row (e.g. `{by: 'auto-resume schedule'}`). */
+  async resume(actor: JobActor, id: string, auditDetails: Record<string, unknown> = {}) {
     const job = await this.get(actor.brandId, id);
     if (job.status === 'running' || job.status === 'pending') {
       throw new AppError(ErrorCode.INVALID_JOB_STATE, 409, 'The job is already running', { current_status: job.status, allowed_statuses: ['paused', 'failed', 'cancelled'] });
     }
     if (job.status === 'paused') {
       await this.signal(() => this.deps.jobs.resume(job.task_id), job);
-      await this.audit(actor, 'job.resume', job, { from: 'paused' });
+      await this.audit(actor, 'job.resume', job, { from: 'paused', ...auditDetails });
       const after = await this.waitFor(actor.brandId, job.id, (j) => j.status !== 'paused');
       return { message: 'Job resumed', resumed_from: 'pause', job: after };
     }
@@ -261,7 +265,7 @@ export class PersistentJobService {
     }
     const task = (await findTask(this.em(), actor.brandId, job.task_id))!;
     await this.startRun(task, job.id, job.job_type as JobTypeName, job.job_data, job.settings as JobSettings, job.generation);
-    await this.audit(actor, 'job.resume', job, { from: job.status, checkpoint_id: valid.id, items_done: valid.items_done });
+    await this.audit(actor, 'job.resume', job, { from: job.status, checkpoint_id: valid.id, items_done: valid.items_done, ...auditDetails });
     return {
       message: 'Job resumed from its last valid checkpoint',
       resumed_from: { checkpoint_id: valid.id, sequence: valid.sequence, items_done: valid.items_done, step: valid.step },
@@ -293,7 +297,7 @@ export class PersistentJobService {
       em.execute<{ jobs: number; avg_progress: number | null; avg_throughput: number | null; checkpoints: number; checkpoint_bytes: string | null; items_done: string | null }[]>(
         `select count(*)::int as jobs, avg(progress_percentage)::float8 as avg_progress, avg(throughput_per_second)::float8 as avg_throughput,
                 (select count(*)::int from job_checkpoints c where c.brand_id = ?) as checkpoints,
-                (select sum(size_bytes) from job_checkpoints c where c.brand_id = ?) as checkpoint_bytes,
+                (select sum(size_bytes) from job_checkpoints c where c.brand_id = ? and not c.compacted) as checkpoint_bytes,
                 sum(items_done) as items_done
            from persistent_jobs where brand_id = ? and deleted_at is null`,
         [brandId, brandId, brandId],
@@ -330,7 +334,7 @@ export class PersistentJobService {
     }
   }
 
-  private audit(actor: Actor, action: string, job: JobRow, details: Record<string, unknown>) {
+  private audit(actor: JobActor, action: string, job: JobRow, details: Record<string, unknown>) {
     return insertAudit(this.em(), { actorId: actor.userId, brandId: actor.brandId, action, targetType: 'persistent_job', targetId: String(job.id), details: { task_id: job.task_id, ...details }, requestId: actor.requestId });
   }
 }

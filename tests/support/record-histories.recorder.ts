@@ -139,6 +139,28 @@ describe('recording histories', () => {
     );
   });
 
+  it('records persistent job histories (pause/resume signals, continue-as-new)', async () => {
+    const JOBS = '/tasks/persistent-jobs/persistent-jobs';
+    const job = async (name: string, jobData: Record<string, unknown>, settings: Record<string, unknown>, during?: (id: number) => Promise<void>) => {
+      const base = await t.http.post('/tasks/').set(t.headers()).send({ task_type: 'noop', description: name });
+      await t.waitForTask(base.body.id, (x) => x.status === 'completed');
+      const created = await t.http.post(`${JOBS}/`).set(t.headers()).send({ base_task: base.body.id, job_data: jobData, settings });
+      if (during) await during(created.body.id);
+      await t.waitForTask(base.body.id, (x) => x.status === 'completed' && x.persistent_job?.status === 'completed', 60_000);
+      await new Promise((r) => setTimeout(r, 300));
+      await save(name, base.body.task_id);
+    };
+    await job('persistent_job-paused-resumed', { total_items: 40, item_ms: 25 }, { batch_size: 10, checkpoint_every_items: 5 }, async (id) => {
+      await new Promise((r) => setTimeout(r, 400));
+      await t.http.post(`${JOBS}/${id}/pause/`).set(t.headers()).send({});
+      await t.http.post(`${JOBS}/${id}/resume/`).set(t.headers()).send({});
+    });
+    await job('persistent_job-continued-as-new', { total_items: 300 }, { batch_size: 50, continue_as_new_after_batches: 2 });
+    const autoResumeId = `auto-resume-record-${Date.now()}`;
+    await t.client.workflow.execute('autoResumeJobsWorkflow', { taskQueue: t.config.TEMPORAL_TASK_QUEUE, workflowId: autoResumeId, args: [{ brandIds: [t.brand.id] }] });
+    await save('autoResumeJobsWorkflow-completed', autoResumeId);
+  });
+
   it('records the platform types (noop, http_request, data_export, reconciler)', async () => {
     await runTask('noop-completed', { task_type: 'noop', context_data: { duration_ms: 300 } }, ['completed']);
     await runTask('noop-failed', { task_type: 'noop', context_data: { fail_message: 'boom' } }, ['failed']);

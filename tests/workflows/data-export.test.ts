@@ -81,6 +81,7 @@ describe('data_export task type', () => {
           EXPORT_DIR: t.config.EXPORT_DIR,
           PROGRESS_WRITE_INTERVAL_MS: '0',
           RECONCILE_INTERVAL_SECONDS: '3600',
+          AUTO_RESUME_INTERVAL_SECONDS: '3600',
           LOG_LEVEL: 'warn',
         },
         stdio: ['ignore', 'ignore', 'pipe'],
