@@ -102,7 +102,7 @@ describe('persistent jobs: crashes, large exports and long jobs', () => {
       const created = await t.http
         .post(`${JOBS}/`)
         .set(t.headers())
-        .send({ base_task: base.id, job_data: { format: 'csv', batch_size: 10, throttle_ms: 40, filters: { task_type: ['noop'] } }, settings: { batch_size: 5, checkpoint_every_items: 20 } });
+        .send({ base_task: base.id, job_data: { format: 'csv', batch_size: 10, throttle_ms: 100, filters: { task_type: ['noop'] } }, settings: { batch_size: 5, checkpoint_every_items: 20 } });
       expect(created.status).toBe(201);
       expect(created.body.steps).toEqual(['snapshot', 'export', 'finalization']);
       await waitJob(created.body.id, (j) => j.items_done >= 60);
@@ -131,7 +131,7 @@ describe('persistent jobs: crashes, large exports and long jobs', () => {
             setTimeout(() => {
               res.writeHead(200, { 'content-type': 'text/html' });
               res.end(`<html><head><title>${path}</title></head><body>${children(path).map((c) => `<a href="${c}">${c}</a>`).join(' ')}</body></html>`);
-            }, 25),
+            }, 60),
         ]),
       );
       const site = await startFixtureSite('none', routes);

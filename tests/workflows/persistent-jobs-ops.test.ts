@@ -104,7 +104,8 @@ describe('persistent job operations: auto-resume, cleanup, storage, checkpoint C
   });
 
   it('the system workflow resumes auto_resume jobs as the system (actor null) and the schedule is created idempotently', async () => {
-    const job = await createJob({ total_items: 20, item_ms: 100 }, { batch_size: 10, checkpoint_every_items: 5 }, { auto_resume: true });
+    // Long enough that the pause lands mid-job (a pause reaches the activity with its next heartbeat, within ~1 s).
+    const job = await createJob({ total_items: 60, item_ms: 100 }, { batch_size: 10, checkpoint_every_items: 5 }, { auto_resume: true });
     await waitJob(job.id, (j) => j.items_done >= 5);
     expect((await t.http.post(`${JOBS}/${job.id}/pause/`).set(t.headers()).send({})).body.job.status).toBe('paused');
     const report = await t.client.workflow.execute('autoResumeJobsWorkflow', {
@@ -114,7 +115,7 @@ describe('persistent job operations: auto-resume, cleanup, storage, checkpoint C
     });
     expect(report).toEqual({ dry_run: false, count: 1, results: [{ job_id: job.id, status_before: 'paused', action: 'resume', outcome: 'resumed' }] });
     await waitJob(job.id, (j) => j.status === 'completed');
-    expect(await ledger(job.id)).toHaveLength(20);
+    expect(await ledger(job.id)).toHaveLength(60);
     const [audit] = (await audits('job.resume', String(job.id))).slice(-1);
     expect(audit).toMatchObject({ actor_id: null, brand_id: t.brand.id, details: { by: 'auto-resume schedule', from: 'paused' } });
 

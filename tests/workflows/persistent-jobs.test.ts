@@ -68,7 +68,7 @@ describe('persistent jobs on real Temporal and PostgreSQL', () => {
   });
 
   it('pauses at an item boundary and resumes with no item processed twice and none skipped', async () => {
-    const { job, base } = await createJob({ total_items: 40, item_ms: 40 }, { batch_size: 10, checkpoint_every_items: 5 });
+    const { job, base } = await createJob({ total_items: 80, item_ms: 40 }, { batch_size: 10, checkpoint_every_items: 5 });
     await waitJob(job.id, (j) => j.items_done >= 8);
     const pause = await t.http.post(`${JOBS}/${job.id}/pause/`).set(t.headers()).send({ reason: 'maintenance' });
     expect(pause.status).toBe(200);
@@ -87,7 +87,7 @@ describe('persistent jobs on real Temporal and PostgreSQL', () => {
     expect(resume.body.resumed_from).toBe('pause');
     await waitJob(job.id, (j) => j.status === 'completed');
     const items = await ledger(job.id);
-    expect(items.map((i) => i.item_key).sort()).toEqual(Array.from({ length: 40 }, (_, i) => `item-${i}`).sort());
+    expect(items.map((i) => i.item_key).sort()).toEqual(Array.from({ length: 80 }, (_, i) => `item-${i}`).sort());
     expect(items.filter((i) => i.attempts !== 1)).toEqual([]);
     // the Web UI shows pause and resume as signals in the job's history
     const history = await t.client.workflow.getHandle(base.task_id).fetchHistory();
@@ -96,7 +96,7 @@ describe('persistent jobs on real Temporal and PostgreSQL', () => {
   });
 
   it('resumes a cancelled job from its checkpoint, not from zero', async () => {
-    const { job, base } = await createJob({ total_items: 60, item_ms: 30 }, { batch_size: 10, checkpoint_every_items: 5 });
+    const { job, base } = await createJob({ total_items: 120, item_ms: 30 }, { batch_size: 10, checkpoint_every_items: 5 });
     await waitJob(job.id, (j) => j.items_done >= 20);
     const cancel = await t.http.post(`/tasks/${base.id}/cancel/`).set(t.headers()).send({});
     expect(cancel.status).toBe(200);
@@ -110,9 +110,9 @@ describe('persistent jobs on real Temporal and PostgreSQL', () => {
     expect(resume.status).toBe(200);
     expect(resume.body.resumed_from.items_done).toBe(k);
     const done = await waitJob(job.id, (j) => j.status === 'completed');
-    expect(done.items_done).toBe(60);
+    expect(done.items_done).toBe(120);
     const items = await ledger(job.id);
-    expect(items).toHaveLength(60);
+    expect(items).toHaveLength(120);
     expect(items.filter((i) => i.attempts !== 1)).toEqual([]);
     expect((await t.http.get(`/tasks/${base.id}/`).set(t.headers())).body.status).toBe('completed');
   });
