@@ -53,7 +53,11 @@ export const crawlJob: JobRunner = {
       const head = state.frontier[0];
       if (!head || state.pages >= data.max_pages) return { state: { ...state, step: 'write' }, processed: 0, done: false };
       const [url, depth] = head;
-      const res = await boundedFetch(url, limitsFrom(data), { signal: ctx.activity.cancellationSignal }).catch(() => null);
+      const res = await boundedFetch(url, limitsFrom(data), { signal: ctx.activity.cancellationSignal }).catch((err: unknown) => {
+        // A pause or cancel interrupted this page: it is not processed, the resume fetches it again.
+        if (ctx.activity.cancellationSignal.aborted) throw err;
+        return null;
+      });
       const next: CrawlState = { ...state, frontier: state.frontier.slice(1), pages: state.pages + 1 };
       if (!res || res.status !== 200 || !isHtml(res) || res.redirects.length > 0) return { state: { ...next, excluded: next.excluded + 1 }, processed: 1, done: false };
       const facts = parsePage(res.body.toString('utf8'), res.url);
