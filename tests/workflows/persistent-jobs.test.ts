@@ -169,4 +169,43 @@ describe('persistent jobs on real Temporal and PostgreSQL', () => {
     const other = await t.http.get(`${JOBS}/`).set(t.headers(t.outsider, t.otherBrand.id));
     expect(other.body.count).toBe(0);
   });
+
+  it('filters jobs (can_resume, current_step, progress_gte/lte, has_checkpoints) and patches only what is safe', async () => {
+    const { job: done } = await createJob({ total_items: 10 }, { batch_size: 10 });
+    await waitJob(done.id, (j) => j.status === 'completed');
+    const { job: paused } = await createJob({ total_items: 200, item_ms: 30 }, { batch_size: 10, checkpoint_every_items: 5 });
+    await waitJob(paused.id, (j) => j.items_done >= 10);
+    await t.http.post(`${JOBS}/${paused.id}/pause/`).set(t.headers()).send({});
+    const list = async (query: string) => {
+      const res = await t.http.get(`${JOBS}/?${query}&page_size=500`).set(t.headers());
+      expect(res.status).toBe(200);
+      return res.body.results as any[];
+    };
+    const resumable = await list('can_resume=true');
+    expect(resumable.every((j) => j.can_resume)).toBe(true);
+    expect(resumable.map((j) => j.id)).toContain(paused.id);
+    expect((await list('can_resume=false')).map((j) => j.id)).toContain(done.id);
+    const full = await list('progress_gte=100');
+    expect(full.length).toBeGreaterThan(0);
+    expect(full.every((j) => j.progress_percentage >= 100)).toBe(true);
+    expect((await list('progress_lte=99')).map((j) => j.id)).toContain(paused.id);
+    expect((await list('current_step=processing')).every((j) => j.current_step === 'processing')).toBe(true);
+    expect((await list('has_checkpoints=true')).every((j) => j.checkpoints_count > 0)).toBe(true);
+    expect((await list('status=paused')).map((j) => j.id)).toEqual([paused.id]);
+    const bad = await t.http.get(`${JOBS}/?progress_gte=200&can_resume=maybe`).set(t.headers());
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.field_errors).sort()).toEqual(['can_resume', 'progress_gte']);
+
+    const patchData = await t.http.patch(`${JOBS}/${done.id}/`).set(t.headers()).send({ job_data: { total_items: 5 } });
+    expect(patchData.status).toBe(409);
+    expect(patchData.body.error_code).toBe('INVALID_JOB_STATE');
+    const patchFlag = await t.http.patch(`${JOBS}/${paused.id}/`).set(t.headers()).send({ auto_resume: true, settings: { batch_size: 5 } });
+    expect(patchFlag.status).toBe(200);
+    expect(patchFlag.body).toMatchObject({ auto_resume: true, settings: { batch_size: 5 } });
+    const stats = await t.http.get(`${JOBS}/stats/`).set(t.headers());
+    expect(stats.body.by_status.paused).toBeGreaterThanOrEqual(1);
+    expect(stats.body.checkpoints.count).toBeGreaterThan(0);
+    await t.http.post(`${JOBS}/${paused.id}/resume/`).set(t.headers()).send({});
+    await waitJob(paused.id, (j) => j.status === 'completed');
+  });
 });
