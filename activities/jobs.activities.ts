@@ -91,6 +91,17 @@ export function createJobActivities(deps: ActivityDeps) {
       let checkpoints = 0;
       let sinceCheckpoint = 0;
       let lastCheckpointAt = Date.now();
+      const started = performance.now();
+      let processedHere = 0;
+      const progress = async (s: Record<string, unknown>, done: boolean) => {
+        const seconds = (performance.now() - started) / 1000;
+        const throughput = processedHere > 0 && seconds > 0 ? Math.round((processedHere / seconds) * 100) / 100 : null;
+        const total = runner.total(s);
+        const eta = !done && throughput && total ? new Date(Date.now() + ((total - itemsDone) / throughput) * 1000).toISOString() : null;
+        await updateJobProgress(em, input.jobId, { step: runner.step(s), itemsDone, itemsTotal: total, throughput, estimatedCompletion: eta });
+        return throughput;
+      };
+      // Each checkpoint also refreshes the job's visible progress (items, step, throughput, ETA).
       const checkpoint = async (s: Record<string, unknown>, milestone: boolean) => {
         await insertCheckpoint(em, {
           jobId: input.jobId,
@@ -104,6 +115,7 @@ export function createJobActivities(deps: ActivityDeps) {
         checkpoints += 1;
         sinceCheckpoint = 0;
         lastCheckpointAt = Date.now();
+        await progress(s, false);
       };
       if (!state) {
         state = await runner.init(ctx);
@@ -111,8 +123,6 @@ export function createJobActivities(deps: ActivityDeps) {
         await checkpoint(state, true);
       }
 
-      const started = performance.now();
-      let processedHere = 0;
       let done = false;
       for (let units = 0; units < input.settings.batch_size && !done; ) {
         if (activity.cancellationSignal.aborted) {
@@ -150,11 +160,8 @@ export function createJobActivities(deps: ActivityDeps) {
         }
       }
 
-      const seconds = (performance.now() - started) / 1000;
-      const throughput = processedHere > 0 && seconds > 0 ? Math.round((processedHere / seconds) * 100) / 100 : null;
+      const throughput = await progress(state, done);
       const total = runner.total(state);
-      const eta = throughput && total ? new Date(Date.now() + ((total - itemsDone) / throughput) * 1000).toISOString() : null;
-      await updateJobProgress(em, input.jobId, { step: runner.step(state), itemsDone, itemsTotal: total, throughput, estimatedCompletion: done ? null : eta });
 
       let handoff: Record<string, unknown> | null = state;
       if (Buffer.byteLength(JSON.stringify(state)) > INLINE_STATE_MAX_BYTES) {
