@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -32,6 +32,7 @@ import { createOrmConfig } from '../db/mikro-orm.config';
 import { ensureBrand, ensureUser, grantMembership } from '../db/repositories/identity.repository';
 import { createThrowawayDatabase, dropDatabase } from '../tests/support/database';
 import { freePort, startTemporalDevServer, TEMPORAL_BIN } from '../tests/support/temporal-server';
+import { cleanup, fmt, intEnv, onExit, projectRoot, table } from './bench-support';
 import { mean, percentile, round } from './stats';
 
 const ITEMS = intEnv('BENCH_JOB_ITEMS', 20_000);
@@ -45,47 +46,11 @@ const JOBS = '/tasks/persistent-jobs/persistent-jobs';
 type Variant = 'A' | 'B';
 const LABEL: Record<Variant, string> = { A: `A: checkpoint every ${CHECKPOINT_EVERY}`, B: 'B: checkpoint_every_items 0' };
 
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${raw})`);
-  return n;
-}
 
-function projectRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) return process.cwd();
-    dir = parent;
-  }
-  return dir;
-}
 
-function table(rows: string[][], alignLeft = 1): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((cell, i) => (i < alignLeft ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
-const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (let step = cleanups.pop(); step; step = cleanups.pop()) {
-      try {
-        await step.run();
-      } catch (err) {
-        console.error(`cleanup: ${step.name} failed:`, err);
-      }
-    }
-  })();
-  return cleaning;
-}
-const onExit = (name: string, run: () => Promise<unknown>) => cleanups.push({ name, run });
+
 
 async function run(): Promise<void> {
   process.once('SIGINT', () => {

@@ -22,7 +22,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
@@ -37,6 +37,7 @@ import { ensureBrand, ensureUser, grantMembership } from '../db/repositories/ide
 import { createThrowawayDatabase, dropDatabase } from '../tests/support/database';
 import { freePort, startTemporalDevServer, TEMPORAL_BIN } from '../tests/support/temporal-server';
 import type { TaskWorkflowInput, TaskWorkflowResult } from '../workflows/contracts/task-workflow';
+import { cleanup, fmt, intEnv, onExit, projectRoot, table } from './bench-support';
 import { mean, percentile, round } from './stats';
 
 const N = intEnv('BENCH_TASKS', 600);
@@ -59,24 +60,7 @@ interface BatchResult {
   latenciesMs: number[];
 }
 
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${raw})`);
-  return n;
-}
 
-/** The repository root (the first directory up from here with a package.json): dist/bench/ -> ./ */
-function projectRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) return process.cwd();
-    dir = parent;
-  }
-  return dir;
-}
 
 /**
  * Submits `count` tasks with `concurrency` submitters; each submit's latency is recorded, and once accepted
@@ -121,32 +105,9 @@ async function runBatch(
   return { path, round, tasks: count, seconds, rate: count / seconds, latenciesMs };
 }
 
-function table(rows: string[][], alignLeft = 1): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) =>
-    r.map((cell, i) => (i < alignLeft ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
-  const sep = widths.map((w) => '-'.repeat(w)).join('  ');
-  return [line(rows[0]!), sep, ...rows.slice(1).map(line)].join('\n');
-}
 
-const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
-/** Cleanup steps, run last-registered first, each one even if an earlier one failed. */
-const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (let step = cleanups.pop(); step; step = cleanups.pop()) {
-      try {
-        await step.run();
-      } catch (err) {
-        console.error(`cleanup: ${step.name} failed:`, err);
-      }
-    }
-  })();
-  return cleaning;
-}
-const onExit = (name: string, run: () => Promise<unknown>) => cleanups.push({ name, run });
+
 
 async function main(): Promise<void> {
   try {

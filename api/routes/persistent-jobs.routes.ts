@@ -1,4 +1,5 @@
-import Router, { type RouterContext } from '@koa/router';
+import Router from '@koa/router';
+import { actorOf, pageLink, type Ctx } from './route-context';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { findTask } from '../../db/repositories/task-query.repository';
 import type { AppConfig } from '../config';
@@ -24,22 +25,13 @@ import { parseOrThrow } from '../schemas/zod-errors';
 import { JobCheckpointService } from '../services/job-checkpoint.service';
 import { JobMaintenanceService } from '../services/job-maintenance.service';
 import { checkpointView, type PersistentJobService } from '../services/persistent-job.service';
-import type { Actor } from '../services/task.service';
 import type { CheckpointRow } from '../../db/repositories/persistent-job.repository';
 import type { JobRow } from '../../db/repositories/persistent-job-query.repository';
 
-type Ctx = RouterContext<AppState>;
 const BASE = '/tasks/persistent-jobs/persistent-jobs';
 const CHECKPOINTS = '/tasks/persistent-jobs/checkpoints';
 const both = (path: string) => [path, `${path}/`];
 
-const actor = (ctx: Ctx): Actor => ({
-  userId: ctx.state.principal.id,
-  username: ctx.state.principal.username,
-  brandId: ctx.state.brand.id,
-  brandName: ctx.state.brand.name,
-  requestId: ctx.state.requestId,
-});
 
 /** task_persistence (seed 000): persistent jobs and their checkpoints. */
 export function persistentJobRoutes(service: PersistentJobService, orm: MikroORM, config: AppConfig): Router<AppState> {
@@ -51,16 +43,10 @@ export function persistentJobRoutes(service: PersistentJobService, orm: MikroORM
     const task = await findTask(orm.em.fork(), ctx.state.brand.id, job.task_id);
     return serializeJob(job, task ? serializeTask(task) : undefined);
   };
-  const page = (ctx: Ctx, p: number | null) => {
-    if (p === null) return null;
-    const params = new URLSearchParams(ctx.querystring);
-    params.set('page', String(p));
-    return `${ctx.path}?${params.toString()}`;
-  };
   const listBody = async (ctx: Ctx, r: { count: number; rows: JobRow[]; page: number; pageSize: number }) => ({
     count: r.count,
-    next: r.page * r.pageSize < r.count ? page(ctx, r.page + 1) : null,
-    previous: r.page > 1 ? page(ctx, r.page - 1) : null,
+    next: r.page * r.pageSize < r.count ? pageLink(ctx, r.page + 1) : null,
+    previous: r.page > 1 ? pageLink(ctx, r.page - 1) : null,
     results: await Promise.all(r.rows.map((j) => withTask(ctx, j))),
   });
 
@@ -68,7 +54,7 @@ export function persistentJobRoutes(service: PersistentJobService, orm: MikroORM
     ctx.body = await listBody(ctx, await service.list(ctx.state.brand.id, parseOrThrow(listJobsQuery, ctx.query)));
   });
   router.post(both(BASE), async (ctx) => {
-    const job = await service.create(actor(ctx), parseOrThrow(createJobBody, ctx.request.body ?? {}));
+    const job = await service.create(actorOf(ctx), parseOrThrow(createJobBody, ctx.request.body ?? {}));
     ctx.status = 201;
     ctx.body = await withTask(ctx, job);
   });
@@ -90,36 +76,36 @@ export function persistentJobRoutes(service: PersistentJobService, orm: MikroORM
   });
   router.post(both(`${BASE}/auto-resume`), async (ctx) => {
     const body = parseOrThrow(autoResumeBody, ctx.request.body ?? {});
-    const who = actor(ctx);
+    const who = actorOf(ctx);
     ctx.body = await maintenance.autoResume({ brandIds: [who.brandId], dryRun: body.dry_run, actorFor: () => who, auditDetails: { by: 'auto-resume' } });
   });
   router.post(both(`${BASE}/cleanup-old`), async (ctx) => {
-    ctx.body = await maintenance.cleanupOld(actor(ctx), parseOrThrow(cleanupOldBody, ctx.request.body ?? {}));
+    ctx.body = await maintenance.cleanupOld(actorOf(ctx), parseOrThrow(cleanupOldBody, ctx.request.body ?? {}));
   });
   router.get(both(`${BASE}/:id`), async (ctx) => {
     ctx.body = await withTask(ctx, await service.get(ctx.state.brand.id, ctx.params.id!));
   });
   router.patch(both(`${BASE}/:id`), async (ctx) => {
-    ctx.body = await withTask(ctx, await service.update(actor(ctx), ctx.params.id!, parseOrThrow(patchJobBody, ctx.request.body ?? {})));
+    ctx.body = await withTask(ctx, await service.update(actorOf(ctx), ctx.params.id!, parseOrThrow(patchJobBody, ctx.request.body ?? {})));
   });
   router.put(both(`${BASE}/:id`), async (ctx) => {
-    ctx.body = await withTask(ctx, await service.update(actor(ctx), ctx.params.id!, parseOrThrow(putJobBody, ctx.request.body ?? {})));
+    ctx.body = await withTask(ctx, await service.update(actorOf(ctx), ctx.params.id!, parseOrThrow(putJobBody, ctx.request.body ?? {})));
   });
   router.delete(both(`${BASE}/:id`), async (ctx) => {
-    await service.remove(actor(ctx), ctx.params.id!);
+    await service.remove(actorOf(ctx), ctx.params.id!);
     ctx.status = 204;
   });
   router.post(both(`${BASE}/:id/pause`), async (ctx) => {
     const body = parseOrThrow(pauseJobBody, ctx.request.body ?? {});
-    const r = await service.pause(actor(ctx), ctx.params.id!, body.reason);
+    const r = await service.pause(actorOf(ctx), ctx.params.id!, body.reason);
     ctx.body = { ...r, job: await withTask(ctx, r.job) };
   });
   router.post(both(`${BASE}/:id/resume`), async (ctx) => {
-    const r = await service.resume(actor(ctx), ctx.params.id!);
+    const r = await service.resume(actorOf(ctx), ctx.params.id!);
     ctx.body = { ...r, job: await withTask(ctx, r.job) };
   });
   router.post(both(`${BASE}/:id/restart`), async (ctx) => {
-    const r = await service.restart(actor(ctx), ctx.params.id!);
+    const r = await service.restart(actorOf(ctx), ctx.params.id!);
     ctx.body = { ...r, job: await withTask(ctx, r.job) };
   });
 
@@ -145,27 +131,27 @@ export function persistentJobRoutes(service: PersistentJobService, orm: MikroORM
       em.execute<{ n: number }[]>(`select count(*)::int as n from job_checkpoints c where ${where.join(' and ')}`, params),
     ]);
     const total = count[0]?.n ?? 0;
-    ctx.body = { count: total, next: pageNo * size < total ? page(ctx, pageNo + 1) : null, previous: pageNo > 1 ? page(ctx, pageNo - 1) : null, results: rows.map(checkpointView) };
+    ctx.body = { count: total, next: pageNo * size < total ? pageLink(ctx, pageNo + 1) : null, previous: pageNo > 1 ? pageLink(ctx, pageNo - 1) : null, results: rows.map(checkpointView) };
   });
   router.post(both(CHECKPOINTS), async (ctx) => {
-    const cp = await checkpoints.create(actor(ctx), parseOrThrow(createCheckpointBody, ctx.request.body ?? {}));
+    const cp = await checkpoints.create(actorOf(ctx), parseOrThrow(createCheckpointBody, ctx.request.body ?? {}));
     ctx.status = 201;
     ctx.body = checkpointDetail(cp);
   });
   router.post(both(`${CHECKPOINTS}/optimize-storage`), async (ctx) => {
-    ctx.body = await maintenance.optimizeStorage(actor(ctx), parseOrThrow(optimizeStorageBody, ctx.request.body ?? {}));
+    ctx.body = await maintenance.optimizeStorage(actorOf(ctx), parseOrThrow(optimizeStorageBody, ctx.request.body ?? {}));
   });
   router.get(both(`${CHECKPOINTS}/:id`), async (ctx) => {
     ctx.body = checkpointDetail(await checkpoints.get(ctx.state.brand.id, ctx.params.id!));
   });
   router.put(both(`${CHECKPOINTS}/:id`), async (ctx) => {
-    ctx.body = checkpointDetail(await checkpoints.update(actor(ctx), ctx.params.id!, parseOrThrow(putCheckpointBody, ctx.request.body ?? {})));
+    ctx.body = checkpointDetail(await checkpoints.update(actorOf(ctx), ctx.params.id!, parseOrThrow(putCheckpointBody, ctx.request.body ?? {})));
   });
   router.patch(both(`${CHECKPOINTS}/:id`), async (ctx) => {
-    ctx.body = checkpointDetail(await checkpoints.update(actor(ctx), ctx.params.id!, parseOrThrow(patchCheckpointBody, ctx.request.body ?? {})));
+    ctx.body = checkpointDetail(await checkpoints.update(actorOf(ctx), ctx.params.id!, parseOrThrow(patchCheckpointBody, ctx.request.body ?? {})));
   });
   router.delete(both(`${CHECKPOINTS}/:id`), async (ctx) => {
-    await checkpoints.remove(actor(ctx), ctx.params.id!);
+    await checkpoints.remove(actorOf(ctx), ctx.params.id!);
     ctx.status = 204;
   });
   return router;

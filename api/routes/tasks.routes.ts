@@ -1,4 +1,4 @@
-import Router, { type RouterContext } from '@koa/router';
+import Router from '@koa/router';
 import type { AppConfig } from '../config';
 import type { AppState } from '../middleware/state';
 import { serializeTask, serializeTaskDetail } from '../schemas/task.serializer';
@@ -12,26 +12,9 @@ import {
 } from '../schemas/tasks.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
 import type { PersistentJobService } from '../services/persistent-job.service';
-import type { Actor, TaskService } from '../services/task.service';
+import type { TaskService } from '../services/task.service';
+import { actorOf, pageLink } from './route-context';
 import { jobSummary } from '../schemas/persistent-job.serializer';
-
-type Ctx = RouterContext<AppState>;
-
-const actor = (ctx: Ctx): Actor => ({
-  userId: ctx.state.principal.id,
-  username: ctx.state.principal.username,
-  brandId: ctx.state.brand.id,
-  brandName: ctx.state.brand.name,
-  requestId: ctx.state.requestId,
-});
-
-/** A DRF-style link: the same query with another page, or null. */
-function pageLink(ctx: Ctx, page: number | null): string | null {
-  if (page === null) return null;
-  const params = new URLSearchParams(ctx.querystring);
-  params.set('page', String(page));
-  return `${ctx.path}?${params.toString()}`;
-}
 
 /** task_core (seeds 000/001). Every path answers with and without its trailing slash. */
 export function taskRoutes(
@@ -55,7 +38,7 @@ export function taskRoutes(
 
   router.post(['/tasks', '/tasks/'], async (ctx) => {
     const body = parseOrThrow(createTaskBody, ctx.request.body ?? {});
-    const { task, replayed } = await service.create(actor(ctx), body, ctx.get('idempotency-key') || undefined);
+    const { task, replayed } = await service.create(actorOf(ctx), body, ctx.get('idempotency-key') || undefined);
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.status = 201;
     ctx.set('Location', `/tasks/${task.id}/`);
@@ -78,27 +61,27 @@ export function taskRoutes(
 
   router.patch(['/tasks/:id', '/tasks/:id/'], async (ctx) => {
     const body = parseOrThrow(patchTaskBody, ctx.request.body ?? {});
-    ctx.body = serializeTaskDetail(await service.update(actor(ctx), ctx.params.id!, body), temporal);
+    ctx.body = serializeTaskDetail(await service.update(actorOf(ctx), ctx.params.id!, body), temporal);
   });
 
   router.put(['/tasks/:id', '/tasks/:id/'], async (ctx) => {
     const body = parseOrThrow(putTaskBody, ctx.request.body ?? {});
-    ctx.body = serializeTaskDetail(await service.update(actor(ctx), ctx.params.id!, body), temporal);
+    ctx.body = serializeTaskDetail(await service.update(actorOf(ctx), ctx.params.id!, body), temporal);
   });
 
   router.delete(['/tasks/:id', '/tasks/:id/'], async (ctx) => {
-    await service.remove(actor(ctx), ctx.params.id!);
+    await service.remove(actorOf(ctx), ctx.params.id!);
     ctx.status = 204;
   });
 
   router.post(['/tasks/:id/retry', '/tasks/:id/retry/'], async (ctx) => {
     const body = parseOrThrow(retryTaskBody, ctx.request.body ?? {});
-    ctx.body = await service.retry(actor(ctx), ctx.params.id!, body);
+    ctx.body = await service.retry(actorOf(ctx), ctx.params.id!, body);
   });
 
   router.post(['/tasks/:id/cancel', '/tasks/:id/cancel/'], async (ctx) => {
     const body = parseOrThrow(cancelTaskBody, ctx.request.body ?? {});
-    ctx.body = await service.cancel(actor(ctx), ctx.params.id!, body.reason);
+    ctx.body = await service.cancel(actorOf(ctx), ctx.params.id!, body.reason);
   });
 
   return router;

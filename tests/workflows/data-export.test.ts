@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnWorkerProcess } from '../support/worker-process';
 import { createTestContext, type TestContext } from '../support/harness';
 import { insertMirrorRows } from '../support/mirror-fixtures';
 
@@ -69,23 +69,7 @@ describe('data_export task type', () => {
     });
 
     const spawnWorker = () => {
-      const child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'worker', 'main.js')], {
-        env: {
-          ...process.env,
-          NODE_OPTIONS: '',
-          NODE_ENV: 'test',
-          DATABASE_URL: t.config.DATABASE_URL,
-          TEMPORAL_ADDRESS: t.config.TEMPORAL_ADDRESS,
-          TEMPORAL_TASK_QUEUE: t.config.TEMPORAL_TASK_QUEUE,
-          JWT_SECRET: t.config.JWT_SECRET,
-          EXPORT_DIR: t.config.EXPORT_DIR,
-          PROGRESS_WRITE_INTERVAL_MS: '0',
-          RECONCILE_INTERVAL_SECONDS: '3600',
-          AUTO_RESUME_INTERVAL_SECONDS: '3600',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawnWorkerProcess(t.config);
       workers.push(child);
       return child;
     };

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnWorkerProcess } from '../support/worker-process';
 import { createTestContext, type TestContext } from '../support/harness';
 import { startFixtureSite } from '../support/fixture-site';
 import { insertMirrorRows } from '../support/mirror-fixtures';
@@ -40,22 +40,7 @@ describe('persistent jobs: crashes, large exports and long jobs', () => {
       await t.close();
     });
     const spawnWorker = () => {
-      const child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'worker', 'main.js')], {
-        env: {
-          ...process.env,
-          NODE_OPTIONS: '',
-          NODE_ENV: 'test',
-          DATABASE_URL: t.config.DATABASE_URL,
-          TEMPORAL_ADDRESS: t.config.TEMPORAL_ADDRESS,
-          TEMPORAL_TASK_QUEUE: t.config.TEMPORAL_TASK_QUEUE,
-          JWT_SECRET: t.config.JWT_SECRET,
-          EXPORT_DIR: t.config.EXPORT_DIR,
-          RECONCILE_INTERVAL_SECONDS: '3600',
-          AUTO_RESUME_INTERVAL_SECONDS: '3600',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawnWorkerProcess(t.config);
       workers.push(child);
       return child;
     };

@@ -1,0 +1,27 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { AppConfig } from '../../api/config';
+
+/**
+ * The real worker entry point (dist/worker/main.js) as a child process on the test's task queue, so a test can
+ * kill it with SIGKILL. System schedules are pushed out of the way (one hour) so they do not fire during the test.
+ */
+export function spawnWorkerProcess(config: AppConfig): ChildProcess {
+  return spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'worker', 'main.js')], {
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      NODE_ENV: 'test',
+      DATABASE_URL: config.DATABASE_URL,
+      TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+      TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
+      JWT_SECRET: config.JWT_SECRET,
+      EXPORT_DIR: config.EXPORT_DIR,
+      PROGRESS_WRITE_INTERVAL_MS: '0',
+      RECONCILE_INTERVAL_SECONDS: '3600',
+      AUTO_RESUME_INTERVAL_SECONDS: '3600',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
