@@ -43,6 +43,14 @@ export function isSameSite(a: string | URL, b: string | URL): boolean {
   return siteKey(a) === siteKey(b);
 }
 
+/** http → https on the same host with default ports: the same site, upgraded (most sites redirect so). */
+export function isSchemeUpgrade(from: string | URL, to: string | URL): boolean {
+  const a = typeof from === 'string' ? new URL(from) : from;
+  const b = typeof to === 'string' ? new URL(to) : to;
+  const host = (u: URL) => u.hostname.replace(/^www\./i, '');
+  return a.protocol === 'http:' && b.protocol === 'https:' && host(a) === host(b) && (a.port === '' || a.port === '80') && (b.port === '' || b.port === '443');
+}
+
 /** Normalises a link for crawling and comparison: absolute, no fragment. Returns null for non-http(s) links. */
 export function normalizeUrl(href: string, base?: string): string | null {
   try {
@@ -88,7 +96,7 @@ export async function boundedFetch(
       if (redirects.length >= limits.maxRedirects) {
         throw ApplicationFailure.nonRetryable(`${url}: more than ${limits.maxRedirects} redirects`, 'FETCH_TOO_MANY_REDIRECTS');
       }
-      if (limits.sameSiteOnly && !isSameSite(next, url)) {
+      if (limits.sameSiteOnly && !isSameSite(next, url) && !isSchemeUpgrade(url, next)) {
         throw ApplicationFailure.nonRetryable(`${current} redirects off-site to ${next}`, 'FETCH_REDIRECT_REFUSED');
       }
       redirects.push(next);

@@ -1,5 +1,5 @@
 import robotsParser from 'robots-parser';
-import { boundedFetch, isHtml, isSameSite, normalizeUrl, USER_AGENT, type FetchedResource, type FetchLimits } from './bounded-fetch';
+import { boundedFetch, isHtml, isSameSite, isSchemeUpgrade, normalizeUrl, USER_AGENT, type FetchedResource, type FetchLimits } from './bounded-fetch';
 import { parsePage, type PageFacts } from './html-page';
 
 const MAX_ROBOTS_SITEMAPS = 50;
@@ -72,6 +72,8 @@ export async function crawlSite(startUrl: string, options: CrawlOptions): Promis
   const skipped: CrawlResult['skipped'] = [];
   const seen = new Set<string>([start]);
   const queue: { url: string; depth: number }[] = [{ url: start, depth: 0 }];
+  // The site being crawled: the start URL's, or its https version when the start page upgrades to it.
+  let site = start;
 
   const visit = async (item: { url: string; depth: number }) => {
     let res: FetchedResource | null = null;
@@ -81,6 +83,10 @@ export async function crawlSite(startUrl: string, options: CrawlOptions): Promis
     } catch (err) {
       if (options.signal?.aborted) throw err;
       error = err instanceof Error ? err.message : String(err);
+    }
+    if (item.depth === 0 && res && isSchemeUpgrade(start, res.url)) {
+      site = res.url;
+      seen.add(normalizeUrl(res.url) ?? res.url); // links back to the upgraded home page are the start page
     }
     const facts = res && res.status < 400 && isHtml(res) ? parsePage(res.body.toString('utf8'), res.url) : null;
     const internalLinks = facts ? [...new Set(facts.links.filter((l) => l.internal).map((l) => l.href))] : [];
@@ -100,7 +106,7 @@ export async function crawlSite(startUrl: string, options: CrawlOptions): Promis
       ? { ...page, facts: options.keepFacts === false ? null : facts, internalLinks: options.keepLinks === false ? [] : internalLinks }
       : page);
     for (const link of internalLinks) {
-      if (seen.has(link) || !isSameSite(link, start)) continue;
+      if (seen.has(link) || !isSameSite(link, site)) continue;
       seen.add(link);
       if (item.depth + 1 > options.maxDepth) skipped.push({ url: link, reason: 'depth' });
       else if (!allowed(link)) skipped.push({ url: link, reason: 'robots' });
