@@ -10,6 +10,7 @@ import { requestContext } from './middleware/request-context';
 import type { AppState } from './middleware/state';
 import { healthRoutes } from './routes/health.routes';
 import { persistentJobRoutes } from './routes/persistent-jobs.routes';
+import { schedulingRoutes } from './routes/scheduling.routes';
 import { taskRoutes } from './routes/tasks.routes';
 import { IdentityService } from './services/identity.service';
 import { PersistentJobService } from './services/persistent-job.service';
@@ -52,6 +53,9 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const jobRouter = persistentJobRoutes(jobService, orm, config);
   app.use(jobRouter.routes());
   app.use(jobRouter.allowedMethods());
+  const schedulingRouter = schedulingRoutes();
+  app.use(schedulingRouter.routes());
+  app.use(schedulingRouter.allowedMethods());
   const taskRouter = taskRoutes(taskService, config, jobService);
   app.use(taskRouter.routes());
   app.use(taskRouter.allowedMethods());
