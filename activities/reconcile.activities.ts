@@ -6,6 +6,7 @@ import {
   markTaskReconciled,
   upsertTaskTransition,
 } from '../db/repositories/task-mirror.repository';
+import { rootCauseMessage } from '../workflows/contracts/errors';
 import { mirrorSeq, runOf, runOfSeq } from '../workflows/contracts/task-workflow';
 import type { ActivityDeps } from './deps';
 
@@ -109,7 +110,7 @@ async function inspect(deps: ActivityDeps, taskId: string, runId: string | null)
     }
     case 'FAILED': {
       const { error } = await deps.tasks.outcome(taskId, desc.runId);
-      return { status: 'failed', errorMessage: rootMessage(error) ?? 'Workflow failed', resultData: null, completedAt: closedAt };
+      return { status: 'failed', errorMessage: error ? rootCauseMessage(error) : 'Workflow failed', resultData: null, completedAt: closedAt };
     }
     case 'TIMED_OUT':
       return { status: 'failed', errorMessage: 'Workflow timed out in Temporal', resultData: null, completedAt: closedAt };
@@ -120,14 +121,4 @@ async function inspect(deps: ActivityDeps, taskId: string, runId: string | null)
     default:
       return null;
   }
-}
-
-function rootMessage(err: Error | undefined): string | undefined {
-  let cur: unknown = err;
-  let message = err?.message;
-  while (cur instanceof Error && cur.cause instanceof Error) {
-    cur = cur.cause;
-    message = (cur as Error).message;
-  }
-  return message;
 }

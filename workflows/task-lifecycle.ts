@@ -13,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { TaskActivities } from '../activities';
-import { ErrorCode } from './contracts/errors';
+import { ErrorCode, rootCauseMessage } from './contracts/errors';
 import { amendTaskUpdate, taskProgressQuery } from './contracts/messages';
 import { TaskPriorityKey } from './contracts/search-attributes';
 import { EDITABLE_STATUSES, TEMPORAL_PRIORITY_KEY, type TaskPriority, type TaskStatus } from './contracts/task-types';
@@ -222,13 +222,5 @@ async function runWithTimeout<T>(timeoutMinutes: number | null, body: () => Prom
 }
 
 function describeFailure(err: unknown): string {
-  if (err instanceof TaskTimeoutError) return err.message;
-  // ActivityFailure wraps the real cause; its own message ("Activity task failed") says nothing to a user.
-  let cur: unknown = err;
-  let message = err instanceof Error ? err.message : String(err);
-  while (cur instanceof Error && 'cause' in cur && cur.cause instanceof Error) {
-    cur = cur.cause;
-    message = (cur as Error).message;
-  }
-  return message.slice(0, 4000);
+  return err instanceof TaskTimeoutError ? err.message : rootCauseMessage(err);
 }

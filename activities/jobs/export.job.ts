@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { readExportBatch, snapshotExport } from '../../db/repositories/task-export.repository';
 import { EXPORTABLE_TASK_FIELDS, dataExportContextSchema } from '../../workflows/tasks/data-export';
 import { csvCell, pick } from '../export.activities';
-import type { JobRunContext, JobRunner } from './job-runner';
+import type { JobRunner } from './job-runner';
 
 interface ExportState extends Record<string, unknown> {
   step: 'export' | 'finalization' | 'done';
@@ -17,11 +17,6 @@ interface ExportState extends Record<string, unknown> {
   finalPath: string;
 }
 
-function paths(ctx: JobRunContext, format: string) {
-  const dir = join(ctx.deps.config.EXPORT_DIR, `brand-${ctx.input.brandId}`);
-  const finalPath = join(dir, `${ctx.input.taskId}-job${ctx.input.jobId}-g${ctx.input.generation}.${format}`);
-  return { dir, finalPath, partPath: `${finalPath}.part` };
-}
 
 async function append(path: string, at: number, text: string, truncateFirst: boolean): Promise<number> {
   const file = await open(path, 'r+');
@@ -42,7 +37,7 @@ export const exportJob: JobRunner = {
   async init(ctx) {
     const data = dataExportContextSchema.parse(ctx.input.jobData);
     const fields = data.fields ?? [...EXPORTABLE_TASK_FIELDS];
-    const { dir, finalPath, partPath } = paths(ctx, data.format);
+    const { dir, finalPath, partPath } = exportJobPaths(ctx.deps.config.EXPORT_DIR, ctx.input, data.format);
     await mkdir(dir, { recursive: true });
     const snap = await snapshotExport(ctx.em, ctx.input.brandId, data.filters);
     const header = data.format === 'csv' ? `${fields.map(csvCell).join(',')}\n` : '[';
@@ -113,8 +108,9 @@ export const exportJobStateSchema = z
   })
   .strict();
 
-/** Where the export job of this job run writes (the same paths `init` chose), for checking a manual checkpoint. */
+/** Where the export job of this job run writes; also used to check a manual checkpoint's paths. */
 export function exportJobPaths(exportDir: string, job: { brandId: number; taskId: string; jobId: number; generation: number }, format: string) {
-  const finalPath = join(exportDir, `brand-${job.brandId}`, `${job.taskId}-job${job.jobId}-g${job.generation}.${format}`);
-  return { finalPath, partPath: `${finalPath}.part` };
+  const dir = join(exportDir, `brand-${job.brandId}`);
+  const finalPath = join(dir, `${job.taskId}-job${job.jobId}-g${job.generation}.${format}`);
+  return { dir, finalPath, partPath: `${finalPath}.part` };
 }

@@ -4,6 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUp
 import { ApplicationFailure } from '@temporalio/common';
 import { ulid } from 'ulid';
 import { insertAudit } from '../../db/repositories/audit.repository';
+import { stableJson } from '../../db/repositories/persistent-job.repository';
 import {
   escapeLike,
   findTask,
@@ -460,18 +461,6 @@ function isNotFound(err: unknown): boolean {
 
 function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
-}
-
-/** JSON with sorted keys, so the same body in another key order hashes the same. */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 function round(n: number, digits: number): number {

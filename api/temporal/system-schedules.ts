@@ -1,50 +1,46 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 
 export const RECONCILER_SCHEDULE_ID = 'system-reconcile-mirror';
+export const AUTO_RESUME_SCHEDULE_ID = 'system-auto-resume-jobs';
 
-/** Creates the reconciler schedule once (idempotent); visible under Schedules in the Temporal Web UI. */
-export async function ensureReconcilerSchedule(client: Client, taskQueue: string, intervalSeconds: number): Promise<void> {
+/** Creates a system schedule once (idempotent: an existing one is left as it is); visible under Schedules in the Web UI. */
+async function ensureSystemSchedule(
+  client: Client,
+  s: { id: string; workflowType: string; taskQueue: string; intervalSeconds: number; timeout: Duration; note: string },
+): Promise<void> {
   try {
     await client.schedule.create({
-      scheduleId: RECONCILER_SCHEDULE_ID,
-      spec: { intervals: [{ every: `${intervalSeconds} seconds` }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'reconcileMirrorWorkflow',
-        taskQueue,
-        args: [{}],
-        workflowExecutionTimeout: '10 minutes',
-      },
+      scheduleId: s.id,
+      spec: { intervals: [{ every: `${s.intervalSeconds} seconds` }] },
+      action: { type: 'startWorkflow', workflowType: s.workflowType, taskQueue: s.taskQueue, args: [{}], workflowExecutionTimeout: s.timeout },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
-      state: { note: 'Repairs the PostgreSQL task mirror from Temporal visibility' },
+      state: { note: s.note },
     });
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
 }
 
-export const AUTO_RESUME_SCHEDULE_ID = 'system-auto-resume-jobs';
+export function ensureReconcilerSchedule(client: Client, taskQueue: string, intervalSeconds: number): Promise<void> {
+  return ensureSystemSchedule(client, {
+    id: RECONCILER_SCHEDULE_ID,
+    workflowType: 'reconcileMirrorWorkflow',
+    taskQueue,
+    intervalSeconds,
+    timeout: '10 minutes',
+    note: 'Repairs the PostgreSQL task mirror from Temporal visibility',
+  });
+}
 
-/**
- * Creates the auto-resume schedule once (idempotent): every interval, `autoResumeJobsWorkflow` resumes the persistent
- * jobs of every brand that have `auto_resume` and can resume now (the same rules as `POST .../auto-resume/`).
- */
-export async function ensureAutoResumeSchedule(client: Client, taskQueue: string, intervalSeconds: number): Promise<void> {
-  try {
-    await client.schedule.create({
-      scheduleId: AUTO_RESUME_SCHEDULE_ID,
-      spec: { intervals: [{ every: `${intervalSeconds} seconds` }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'autoResumeJobsWorkflow',
-        taskQueue,
-        args: [{}],
-        workflowExecutionTimeout: '15 minutes',
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
-      state: { note: 'Resumes persistent jobs with auto_resume (paused, or failed/cancelled with a valid checkpoint)' },
-    });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
+/** Every interval, `autoResumeJobsWorkflow` resumes every brand's persistent jobs that have `auto_resume` and can resume now. */
+export function ensureAutoResumeSchedule(client: Client, taskQueue: string, intervalSeconds: number): Promise<void> {
+  return ensureSystemSchedule(client, {
+    id: AUTO_RESUME_SCHEDULE_ID,
+    workflowType: 'autoResumeJobsWorkflow',
+    taskQueue,
+    intervalSeconds,
+    timeout: '15 minutes',
+    note: 'Resumes persistent jobs with auto_resume (paused, or failed/cancelled with a valid checkpoint)',
+  });
 }

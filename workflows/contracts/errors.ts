@@ -42,3 +42,17 @@ export const ErrorCode = {
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The innermost cause's message: an ActivityFailure or WorkflowFailedError wraps the real error, and its own
+ * message ("Activity task failed") says nothing to a user. Pure, so workflow code can use it.
+ */
+export function rootCauseMessage(err: unknown, maxLength = 4000): string {
+  let cur: unknown = err;
+  let message = err instanceof Error ? err.message : String(err);
+  while (cur instanceof Error && cur.cause instanceof Error) {
+    cur = cur.cause;
+    message = (cur as Error).message;
+  }
+  return message.slice(0, maxLength);
+}

@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { TaskActivities } from '../../activities';
-import { ErrorCode } from '../contracts/errors';
+import { ErrorCode, rootCauseMessage } from '../contracts/errors';
 import {
   jobProgressQuery,
   pauseJobSignal,
@@ -159,13 +159,8 @@ export async function persistent_job(input: JobWorkflowInput): Promise<Record<st
       throw err;
     }
     s.status = 'failed';
-    let cur: unknown = err;
-    let message = err instanceof Error ? err.message : String(err);
-    while (cur instanceof Error && cur.cause instanceof Error) {
-      cur = cur.cause;
-      message = (cur as Error).message;
-    }
-    await record('failed', mirrorSeq(run, 'finished'), { completedAt: finishedAt, errorMessage: message.slice(0, 4000) });
+    const message = rootCauseMessage(err);
+    await record('failed', mirrorSeq(run, 'finished'), { completedAt: finishedAt, errorMessage: message });
     throw ApplicationFailure.nonRetryable(message, ErrorCode.TASK_FAILED);
   }
 }
