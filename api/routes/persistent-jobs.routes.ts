@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { actorOf, pageLink, type Ctx } from './route-context';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { findTask } from '../../db/repositories/task-query.repository';
+import { findTask, findTasksByTaskIds } from '../../db/repositories/task-query.repository';
 import type { AppConfig } from '../config';
 import { AppError } from '../errors';
 import type { AppState } from '../middleware/state';
@@ -43,12 +43,19 @@ export function persistentJobRoutes(service: PersistentJobService, orm: MikroORM
     const task = await findTask(orm.em.fork(), ctx.state.brand.id, job.task_id);
     return serializeJob(job, task ? serializeTask(task) : undefined);
   };
-  const listBody = async (ctx: Ctx, r: { count: number; rows: JobRow[]; page: number; pageSize: number }) => ({
-    count: r.count,
-    next: r.page * r.pageSize < r.count ? pageLink(ctx, r.page + 1) : null,
-    previous: r.page > 1 ? pageLink(ctx, r.page - 1) : null,
-    results: await Promise.all(r.rows.map((j) => withTask(ctx, j))),
-  });
+  const listBody = async (ctx: Ctx, r: { count: number; rows: JobRow[]; page: number; pageSize: number }) => {
+    // One query for the page's base tasks, not one per job.
+    const tasks = await findTasksByTaskIds(orm.em.fork(), ctx.state.brand.id, r.rows.map((j) => j.task_id));
+    return {
+      count: r.count,
+      next: r.page * r.pageSize < r.count ? pageLink(ctx, r.page + 1) : null,
+      previous: r.page > 1 ? pageLink(ctx, r.page - 1) : null,
+      results: r.rows.map((j) => {
+        const task = tasks.get(j.task_id);
+        return serializeJob(j, task ? serializeTask(task) : undefined);
+      }),
+    };
+  };
 
   router.get(both(BASE), async (ctx) => {
     ctx.body = await listBody(ctx, await service.list(ctx.state.brand.id, parseOrThrow(listJobsQuery, ctx.query)));

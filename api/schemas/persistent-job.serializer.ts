@@ -2,10 +2,6 @@ import type { JobRow } from '../../db/repositories/persistent-job-query.reposito
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
-export function canResume(job: Pick<JobRow, 'status' | 'checkpoints_count'>): boolean {
-  return job.status === 'paused' || (['failed', 'cancelled'].includes(job.status) && job.checkpoints_count > 0);
-}
-
 /** The persistent job response of seed 000 (`job_data`, `current_step`, `total_steps`, …), plus what operators need. */
 export function serializeJob(job: JobRow, baseTask?: Record<string, unknown>) {
   return {
@@ -20,7 +16,7 @@ export function serializeJob(job: JobRow, baseTask?: Record<string, unknown>) {
     progress_percentage: job.progress_percentage,
     items_done: job.items_done,
     items_total: job.items_total,
-    can_resume: canResume(job),
+    can_resume: job.can_resume,
     checkpoints_count: job.checkpoints_count,
     last_checkpoint: job.last_checkpoint_id === null ? null : { id: Number(job.last_checkpoint_id), items_done: job.last_checkpoint_items },
     estimated_completion: iso(job.estimated_completion),
@@ -44,7 +40,7 @@ export function jobSummary(job: JobRow) {
     status: job.status,
     current_step: job.current_step,
     progress_percentage: job.progress_percentage,
-    can_resume: canResume(job),
+    can_resume: job.can_resume,
     checkpoints_count: job.checkpoints_count,
     estimated_completion: iso(job.estimated_completion),
   };

@@ -1,6 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { insertAudit } from '../../db/repositories/audit.repository';
 import { newestValidCheckpoint } from '../../db/repositories/persistent-job.repository';
+import { jobCanResume } from '../../db/repositories/persistent-job-query.repository';
 import { AppError, ErrorCode } from '../errors';
 import type { CleanupOldBody, OptimizeStorageBody } from '../schemas/persistent-jobs.schemas';
 import type { JobActor, PersistentJobService } from './persistent-job.service';
@@ -74,8 +75,7 @@ export class JobMaintenanceService {
     const candidates = await em.execute<{ id: number; brand_id: number; status: string; generation: number }[]>(
       `select j.id, j.brand_id, j.status, j.generation from persistent_jobs j
         where j.auto_resume and j.deleted_at is null ${brandFilter}
-          and (j.status = 'paused' or (j.status in ('failed', 'cancelled')
-               and exists (select 1 from job_checkpoints c where c.job_id = j.id and c.generation = j.generation)))
+          and ${jobCanResume('j')}
         order by j.id limit ?`,
       [...params, AUTO_RESUME_LIMIT],
     );

@@ -8,6 +8,8 @@ import {
   findJob,
   findJobByTaskId,
   insertJob,
+  jobCanResume,
+  jobHasCheckpoints,
   markJobStarting,
   resetJobProgress,
   SELECT_JOB,
@@ -71,10 +73,8 @@ export class PersistentJobService {
     if (q.created_before) add('j.created_at <= ?', q.created_before);
     if (q.updated_after) add('j.updated_at >= ?', q.updated_after);
     if (q.search) add(`(j.task_id || ' ' || j.job_type) ilike ? escape '\\'`, `%${escapeLike(q.search)}%`);
-    const hasCp = `exists (select 1 from job_checkpoints c where c.job_id = j.id and c.generation = j.generation)`;
-    if (q.has_checkpoints !== undefined) add(q.has_checkpoints ? hasCp : `not ${hasCp}`);
-    const resumable = `(j.status = 'paused' or (j.status in ('failed', 'cancelled') and ${hasCp}))`;
-    if (q.can_resume !== undefined) add(q.can_resume ? resumable : `not ${resumable}`);
+    if (q.has_checkpoints !== undefined) add(q.has_checkpoints ? jobHasCheckpoints('j') : `not ${jobHasCheckpoints('j')}`);
+    if (q.can_resume !== undefined) add(q.can_resume ? jobCanResume('j') : `not ${jobCanResume('j')}`);
     const ordering = q.ordering ?? ['-created_at'];
     const orderBy = ordering.map((f) => `${JOB_ORDERING[f.replace(/^-/, '') as keyof typeof JOB_ORDERING]} ${f.startsWith('-') ? 'desc' : 'asc'}`).concat('j.id desc').join(', ');
     const pageSize = Math.min(q.page_size ?? this.deps.config.PAGE_SIZE_DEFAULT, this.deps.config.PAGE_SIZE_MAX);

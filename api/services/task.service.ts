@@ -4,6 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUp
 import { ApplicationFailure } from '@temporalio/common';
 import { ulid } from 'ulid';
 import { insertAudit } from '../../db/repositories/audit.repository';
+import { jobCanResume } from '../../db/repositories/persistent-job-query.repository';
 import { stableJson } from '../../db/repositories/persistent-job.repository';
 import {
   escapeLike,
@@ -85,7 +86,11 @@ export class TaskService {
     if (query.updated_before) filter.add('t.updated_at <= ?', query.updated_before);
     if (query.retry_count !== undefined) filter.add('t.retry_count = ?', query.retry_count);
     if (query.has_metrics !== undefined) filter.add('t.has_metrics = ?', query.has_metrics);
-    if (query.is_resumable !== undefined) filter.add('t.is_resumable = ?', query.is_resumable);
+    if (query.is_resumable !== undefined) {
+      // Derived from the task's persistent job (the same rule as its can_resume), never stored twice.
+      const resumable = `exists (select 1 from persistent_jobs pj where pj.task_id = t.task_id and pj.deleted_at is null and ${jobCanResume('pj')})`;
+      filter.add(query.is_resumable ? resumable : `not ${resumable}`);
+    }
     if (query.search?.trim()) filter.add(`${SEARCH_EXPRESSION} ilike ? escape '\\'`, `%${escapeLike(query.search.trim())}%`);
     for (const field of Object.keys(RANGE_FIELDS)) {
       for (const [op, sqlOp] of Object.entries(RANGE_OPS)) {
@@ -450,7 +455,6 @@ function pendingRow(id: number, input: TaskWorkflowInput, actor: Actor, runId: s
     run_id: runId,
     seq: mirrorSeq(0, 'pending'),
     has_metrics: false,
-    is_resumable: false,
   };
 }
 

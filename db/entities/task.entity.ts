@@ -39,7 +39,6 @@ export const Task = defineEntity({
     /** Last time the reconciler compared this unfinished row with Temporal. */
     reconciledAt: p.datetime().nullable(),
     hasMetrics: p.boolean().default(false),
-    isResumable: p.boolean().default(false),
     /** Soft delete: the row leaves every list but the reconciler still knows the id was deleted on purpose. */
     deletedAt: p.datetime().nullable(),
   },

@@ -27,14 +27,23 @@ export interface JobRow {
   paused_at: Date | string | null;
   completed_at: Date | string | null;
   checkpoints_count: number;
+  can_resume: boolean;
   last_checkpoint_id: number | null;
   last_checkpoint_items: number | null;
 }
+
+/** A job has checkpoints of its current generation (older generations are history, never resumed from). */
+export const jobHasCheckpoints = (j: string) =>
+  `exists (select 1 from job_checkpoints c where c.job_id = ${j}.id and c.generation = ${j}.generation)`;
+
+/** The one definition of "can resume now": paused, or failed/cancelled with a checkpoint to resume from. */
+export const jobCanResume = (j: string) => `(${j}.status = 'paused' or (${j}.status in ('failed', 'cancelled') and ${jobHasCheckpoints(j)}))`;
 
 export const SELECT_JOB = `
   select j.id, j.task_id, j.brand_id, j.job_type, j.job_data, j.settings, j.steps, j.current_step, j.total_steps, j.items_total,
          j.items_done, j.progress_percentage, j.status, j.auto_resume, j.generation, j.throughput_per_second,
          j.estimated_completion, j.error_message, j.created_at, j.updated_at, j.started_at, j.paused_at, j.completed_at,
+         ${jobCanResume('j')} as can_resume,
          (select count(*)::int from job_checkpoints c where c.job_id = j.id and c.generation = j.generation) as checkpoints_count,
          (select c.id::float8 from job_checkpoints c where c.job_id = j.id and c.generation = j.generation order by c.sequence desc limit 1) as last_checkpoint_id,
          (select c.items_done from job_checkpoints c where c.job_id = j.id and c.generation = j.generation order by c.sequence desc limit 1) as last_checkpoint_items

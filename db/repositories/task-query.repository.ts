@@ -32,14 +32,13 @@ export interface TaskRow {
   run_id: string | null;
   seq: number;
   has_metrics: boolean;
-  is_resumable: boolean;
 }
 
 const SELECT_TASK = `
   select t.id, t.task_id, t.task_type, t.status, t.priority, t.description, t.progress_percentage,
          t.brand_id, b.name as brand_name, t.created_by_id, u.username as created_by_username,
          t.created_at, t.updated_at, t.started_at, t.completed_at, t.scheduled_for, t.context_data, t.result_data,
-         t.error_message, t.retry_count, t.max_retries, t.timeout_minutes, t.run_id, t.seq::float8 as seq, t.has_metrics, t.is_resumable
+         t.error_message, t.retry_count, t.max_retries, t.timeout_minutes, t.run_id, t.seq::float8 as seq, t.has_metrics
     from tasks t
     join brands b on b.id = t.brand_id
     join users u on u.id = t.created_by_id`;
@@ -98,6 +97,16 @@ export async function findTask(em: EntityManager, brandId: number, idOrTaskId: s
     [brandId, byId ? Number(idOrTaskId) : idOrTaskId],
   );
   return rows[0] ?? null;
+}
+
+/** Several tasks of a brand by task_id, in one query (e.g. the base tasks of a page of persistent jobs). */
+export async function findTasksByTaskIds(em: EntityManager, brandId: number, taskIds: string[]): Promise<Map<string, TaskRow>> {
+  if (taskIds.length === 0) return new Map();
+  const rows = await em.execute<TaskRow[]>(
+    `${SELECT_TASK} where t.brand_id = ? and t.deleted_at is null and t.task_id in (${taskIds.map(() => '?').join(', ')})`,
+    [brandId, ...taskIds],
+  );
+  return new Map(rows.map((r) => [r.task_id, r]));
 }
 
 export async function findTaskByTaskId(em: EntityManager, taskId: string): Promise<TaskRow | null> {

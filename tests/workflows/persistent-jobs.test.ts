@@ -192,6 +192,10 @@ describe('persistent jobs on real Temporal and PostgreSQL', () => {
     expect((await list('current_step=processing')).every((j) => j.current_step === 'processing')).toBe(true);
     expect((await list('has_checkpoints=true')).every((j) => j.checkpoints_count > 0)).toBe(true);
     expect((await list('status=paused')).map((j) => j.id)).toEqual([paused.id]);
+    // The task list's is_resumable is the job's can_resume, derived, not stored twice.
+    const resumableTasks = (await t.http.get('/tasks/?is_resumable=true&page_size=500').set(t.headers())).body.results.map((r: any) => r.task_id);
+    expect(resumableTasks).toContain(paused.base_task.task_id);
+    expect(resumableTasks).not.toContain(done.base_task.task_id);
     const bad = await t.http.get(`${JOBS}/?progress_gte=200&can_resume=maybe`).set(t.headers());
     expect(bad.status).toBe(400);
     expect(Object.keys(bad.body.field_errors).sort()).toEqual(['can_resume', 'progress_gte']);
