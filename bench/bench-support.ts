@@ -1,7 +1,13 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-/** Helpers shared by the benchmark scripts: env knobs, output tables, cleanup on exit. */
+import { loadConfig, type AppConfig } from '../api/config';
+import { createThrowawayDatabase, dropDatabase } from '../tests/support/database';
+import { freePort, startTemporalDevServer, TEMPORAL_BIN } from '../tests/support/temporal-server';
+
+/** Helpers shared by the benchmark scripts: env knobs, output tables, cleanup on exit, the stack under test. */
 
 export function intEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
@@ -48,3 +54,67 @@ export function cleanup(): Promise<void> {
   return cleaning;
 }
 export const onExit = (name: string, run: () => Promise<unknown>) => cleanups.push({ name, run });
+
+/**
+ * The stack a benchmark measures, as deployed: a Temporal dev server (or BENCH_TEMPORAL_ADDRESS), a throwaway
+ * database, and the worker and API as their own processes from dist/ (the benchmark process only generates load).
+ * Everything is stopped and dropped by `cleanup()`. BENCH_PROFILE=1 writes a CPU profile of the API into /tmp/prof.
+ */
+export async function startBenchStack(opts: { taskQueue: string; dbPrefix: string; log: (msg: string) => void }): Promise<{
+  config: AppConfig;
+  dbUrl: string;
+  baseUrl: string;
+}> {
+  let temporalAddress = process.env.BENCH_TEMPORAL_ADDRESS;
+  if (temporalAddress) {
+    opts.log(`using the Temporal server at ${temporalAddress}`);
+  } else {
+    if (!existsSync(TEMPORAL_BIN)) {
+      throw new Error(`Temporal CLI not found at ${TEMPORAL_BIN}; run scripts/setup.sh, or set BENCH_TEMPORAL_ADDRESS to a running dev server`);
+    }
+    opts.log('starting a Temporal dev server...');
+    const server = await startTemporalDevServer();
+    onExit('stop Temporal dev server', () => server.stop());
+    temporalAddress = server.address;
+  }
+  const db = await createThrowawayDatabase(opts.dbPrefix);
+  onExit(`drop database ${db.name}`, () => dropDatabase(db.name));
+
+  const apiPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: opts.taskQueue,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    HOST: '127.0.0.1',
+    PORT: String(apiPort),
+    LOG_LEVEL: 'warn',
+    RECONCILE_INTERVAL_SECONDS: '3600',
+    AUTO_RESUME_INTERVAL_SECONDS: '3600',
+  };
+  const service = (name: 'api' | 'worker', script: string) => {
+    const profile = process.env.BENCH_PROFILE && name === 'api' ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
+    const child = spawn(process.execPath, [...profile, join(__dirname, '..', script)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    onExit(`stop ${name}`, () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }),
+    );
+  };
+  service('worker', join('worker', 'main.js'));
+  service('api', join('api', 'server.js'));
+  const baseUrl = `http://127.0.0.1:${apiPort}`;
+  const deadline = Date.now() + 60_000;
+  while (!(await fetch(`${baseUrl}/health`).then((r) => r.ok, () => false))) {
+    if (Date.now() > deadline) throw new Error('the API process did not become healthy within 60 s');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  // The bench process reads the same configuration the API and worker processes get.
+  return { config: loadConfig(env), dbUrl: db.url, baseUrl };
+}

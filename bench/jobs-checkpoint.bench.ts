@@ -18,21 +18,16 @@
  *
  *   npm run build && npm run bench:jobs
  */
-import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../api/config';
 import { signAccessToken } from '../api/services/token.service';
 import { createOrmConfig } from '../db/mikro-orm.config';
 import { ensureBrand, ensureUser, grantMembership } from '../db/repositories/identity.repository';
-import { createThrowawayDatabase, dropDatabase } from '../tests/support/database';
-import { freePort, startTemporalDevServer, TEMPORAL_BIN } from '../tests/support/temporal-server';
-import { cleanup, fmt, intEnv, onExit, projectRoot, table } from './bench-support';
+import { cleanup, fmt, intEnv, onExit, projectRoot, startBenchStack, table } from './bench-support';
 import { mean, percentile, round } from './stats';
 
 const ITEMS = intEnv('BENCH_JOB_ITEMS', 20_000);
@@ -60,52 +55,9 @@ async function run(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const log = (msg: string) => console.log(`[bench] ${msg}`);
 
-  let temporalAddress = process.env.BENCH_TEMPORAL_ADDRESS;
-  if (!temporalAddress) {
-    if (!existsSync(TEMPORAL_BIN)) throw new Error(`Temporal CLI not found at ${TEMPORAL_BIN}; run scripts/setup.sh, or set BENCH_TEMPORAL_ADDRESS`);
-    log('starting a Temporal dev server...');
-    const server = await startTemporalDevServer();
-    onExit('stop Temporal dev server', () => server.stop());
-    temporalAddress = server.address;
-  }
-  const db = await createThrowawayDatabase('durable_tasks_bench_jobs');
-  onExit(`drop database ${db.name}`, () => dropDatabase(db.name));
-
-  const apiPort = await freePort();
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'test',
-    DATABASE_URL: db.url,
-    TEMPORAL_ADDRESS: temporalAddress,
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: 'bench-jobs',
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    HOST: '127.0.0.1',
-    PORT: String(apiPort),
-    LOG_LEVEL: 'warn',
-    RECONCILE_INTERVAL_SECONDS: '3600',
-    AUTO_RESUME_INTERVAL_SECONDS: '3600',
-  };
-  const config = loadConfig(childEnv);
-  const orm = await MikroORM.init(createOrmConfig(db.url));
+  const { config, dbUrl, baseUrl } = await startBenchStack({ taskQueue: 'bench-jobs', dbPrefix: 'durable_tasks_bench_jobs', log });
+  const orm = await MikroORM.init(createOrmConfig(dbUrl));
   onExit('close bench ORM', () => orm.close(true));
-  const spawnService = (name: string, script: string) => {
-    const child = spawn(process.execPath, [join(__dirname, '..', script)], { env: childEnv, stdio: ['ignore', 'ignore', 'inherit'] });
-    onExit(`stop ${name}`, () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-    }));
-  };
-  spawnService('worker', join('worker', 'main.js'));
-  spawnService('api', join('api', 'server.js'));
-  const baseUrl = `http://127.0.0.1:${apiPort}`;
-  const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${baseUrl}/health`).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline) throw new Error('the API process did not become healthy within 60 s');
-    await sleep(250);
-  }
 
   const em = orm.em.fork();
   const brand = await ensureBrand(em, 'bench-jobs');

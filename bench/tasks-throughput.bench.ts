@@ -17,9 +17,7 @@
  *
  *   npm run build && npm run bench
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -28,16 +26,13 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ulid } from 'ulid';
-import { loadConfig, type AppConfig } from '../api/config';
 import { signAccessToken } from '../api/services/token.service';
 import { createTemporalClient } from '../api/temporal/connection';
 import { TaskWorkflowGateway } from '../api/temporal/task-workflows';
 import { createOrmConfig } from '../db/mikro-orm.config';
 import { ensureBrand, ensureUser, grantMembership } from '../db/repositories/identity.repository';
-import { createThrowawayDatabase, dropDatabase } from '../tests/support/database';
-import { freePort, startTemporalDevServer, TEMPORAL_BIN } from '../tests/support/temporal-server';
 import type { TaskWorkflowInput, TaskWorkflowResult } from '../workflows/contracts/task-workflow';
-import { cleanup, fmt, intEnv, onExit, projectRoot, table } from './bench-support';
+import { cleanup, fmt, intEnv, onExit, projectRoot, startBenchStack, table } from './bench-support';
 import { mean, percentile, round } from './stats';
 
 const N = intEnv('BENCH_TASKS', 600);
@@ -125,70 +120,13 @@ async function run(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const log = (msg: string) => console.log(`[bench] ${msg}`);
 
-  // ---- infrastructure: Temporal, PostgreSQL ----
-  let temporalAddress = process.env.BENCH_TEMPORAL_ADDRESS;
-  if (temporalAddress) {
-    log(`using the Temporal server at ${temporalAddress}`);
-  } else {
-    if (!existsSync(TEMPORAL_BIN)) {
-      throw new Error(
-        `Temporal CLI not found at ${TEMPORAL_BIN}; run scripts/setup.sh, or set BENCH_TEMPORAL_ADDRESS to a running dev server`,
-      );
-    }
-    log('starting a Temporal dev server...');
-    const server = await startTemporalDevServer();
-    onExit('stop Temporal dev server', () => server.stop());
-    temporalAddress = server.address;
-  }
-  const db = await createThrowawayDatabase('durable_tasks_bench');
-  onExit(`drop database ${db.name}`, () => dropDatabase(db.name));
-
-  const apiPort = await freePort();
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'test',
-    DATABASE_URL: db.url,
-    TEMPORAL_ADDRESS: temporalAddress,
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    HOST: '127.0.0.1',
-    PORT: String(apiPort),
-    LOG_LEVEL: 'warn',
-    RECONCILE_INTERVAL_SECONDS: '3600',
-  };
-  // The bench process reads the same configuration the API and worker processes get.
-  const config: AppConfig = loadConfig(childEnv);
-
-  // API and worker run as their own processes from dist/, as deployed (and as `make up` runs them): the benchmark
-  // process only generates load, starts the raw path and waits for results, so no path borrows another's event loop.
-  const benchOrm = await MikroORM.init(createOrmConfig(db.url));
+  const { config, dbUrl, baseUrl } = await startBenchStack({ taskQueue: TASK_QUEUE, dbPrefix: 'durable_tasks_bench', log });
+  const benchOrm = await MikroORM.init(createOrmConfig(dbUrl));
   onExit('close bench ORM', () => benchOrm.close(true));
   const raw = createTemporalClient(config);
   onExit('close raw-path Temporal connection', () => raw.connection.close());
   const observer = createTemporalClient(config);
   onExit('close observer Temporal connection', () => observer.connection.close());
-
-  const spawnService = (name: string, script: string) => {
-    const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE && name === 'api' ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), join(__dirname, '..', script)], { env: childEnv, stdio: ['ignore', 'ignore', 'inherit'] });
-    onExit(`stop ${name}`, () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-    }));
-    return child;
-  };
-  spawnService('worker', join('worker', 'main.js'));
-  spawnService('api', join('api', 'server.js'));
-  const baseUrl = `http://127.0.0.1:${apiPort}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await fetch(`${baseUrl}/health`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error('the API process did not become healthy within 60 s');
-    await new Promise((r) => setTimeout(r, 250));
-  }
 
   // ---- identity ----
   const em = benchOrm.em.fork();
