@@ -11,7 +11,7 @@ import {
   type BulkTargets,
 } from '../workflows/tasks/bulk-operations';
 import type { ActivityDeps } from './deps';
-import { createProgressReporter } from './progress';
+import { createProgressReporter, startHeartbeat } from './progress';
 
 /** Heartbeat details of a batch: the items already processed, so a retried attempt does not redo them. */
 interface BatchCheckpoint {
@@ -82,11 +82,11 @@ export function createBulkActivities(deps: ActivityDeps) {
 
       for (const target of input.targets.slice(results.length)) {
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('Bulk operation cancelled');
-        const keepalive = setInterval(() => ctx.heartbeat({ results } satisfies BatchCheckpoint), KEEPALIVE_MS);
+        const stopBeat = startHeartbeat(KEEPALIVE_MS, () => ({ results }) satisfies BatchCheckpoint);
         try {
           results.push(await processItem(service, actor, input, target));
         } finally {
-          clearInterval(keepalive);
+          stopBeat();
         }
         await report(Math.min(99, progress()), { results } satisfies BatchCheckpoint);
       }

@@ -7,7 +7,7 @@ import { buildMetaTags, normalizeSpace, type GeneratedMetaTags, type MetaIssue }
 import { analysePage, type PageAnalysis, type Severity } from './content/optimize';
 import { loadContentPage, pageLanguage, type ContentPage, type PageLoadError } from './content/page-source';
 import type { ActivityDeps } from './deps';
-import { createProgressReporter } from './progress';
+import { createProgressReporter, startHeartbeat } from './progress';
 import { USER_AGENT, limitsFrom } from './web/bounded-fetch';
 import { countPhrase, tokenize } from './web/text-stats';
 
@@ -86,7 +86,7 @@ export function createContentActivities(deps: ActivityDeps) {
     const done = prior?.done ?? [];
     await report((done.length / context.pages.length) * 95, { done }, true);
     // Heartbeat during a slow fetch too (it can take up to timeout_seconds), so a cancel aborts it promptly.
-    const beat = setInterval(() => ctx.heartbeat({ done }), 1000);
+    const stopBeat = startHeartbeat(1000, () => ({ done }));
     try {
       for (let i = done.length; i < context.pages.length; i++) {
         if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
@@ -95,7 +95,7 @@ export function createContentActivities(deps: ActivityDeps) {
         await report(((i + 1) / context.pages.length) * 95, { done });
       }
     } finally {
-      clearInterval(beat);
+      stopBeat();
     }
     const failures = done.filter((r): r is PageLoadError => typeof r === 'object' && r !== null && 'error' in r);
     if (failures.length === done.length) {
@@ -212,7 +212,7 @@ export function createContentActivities(deps: ActivityDeps) {
       const endpoint = `${base.replace(/\/+$/, '')}/chat/completions`;
 
       const deadline = AbortSignal.timeout(timeoutSeconds * 1000);
-      const beat = setInterval(() => ctx.heartbeat(), 1000);
+      const stopBeat = startHeartbeat(1000);
       let status: number;
       let text: string;
       let retryAfter: string | null;
@@ -228,7 +228,7 @@ export function createContentActivities(deps: ActivityDeps) {
           : err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
         throw ApplicationFailure.retryable(`AI endpoint ${endpoint} failed: ${reason}`, 'AI_NETWORK_ERROR');
       } finally {
-        clearInterval(beat);
+        stopBeat();
       }
 
       const json = parseJson(text);

@@ -24,3 +24,24 @@ export function createProgressReporter(deps: ActivityDeps) {
     }
   };
 }
+
+/**
+ * Heartbeats on a timer until stopped: one slow step (a fetch up to its timeout, a big query) must neither time
+ * the activity out nor delay a cancellation, which reaches an activity only with a heartbeat. Default interval:
+ * a third of the activity's heartbeat timeout, between 0.5 and 5 s. `details` are sent with each beat (resume state).
+ */
+export function startHeartbeat(everyMs?: number, details?: () => unknown): () => void {
+  const ctx = Context.current();
+  const interval = everyMs ?? Math.max(500, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 15_000) / 3));
+  const timer = setInterval(() => ctx.heartbeat(details?.()), interval);
+  return () => clearInterval(timer);
+}
+
+export async function withHeartbeat<T>(fn: () => Promise<T>, everyMs?: number): Promise<T> {
+  const stop = startHeartbeat(everyMs);
+  try {
+    return await fn();
+  } finally {
+    stop();
+  }
+}

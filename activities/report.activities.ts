@@ -25,7 +25,7 @@ import {
   type ReportSection,
 } from '../workflows/tasks/report-generation';
 import type { ActivityDeps } from './deps';
-import { createProgressReporter } from './progress';
+import { createProgressReporter, startHeartbeat } from './progress';
 
 const PRESET_MS: Record<ReportPreset, number> = {
   last_24_hours: 86_400_000,
@@ -71,11 +71,11 @@ export function createReportActivities(deps: ActivityDeps) {
       };
       await step(1);
       // One query can outlast the heartbeat timeout on a big brand: keep heartbeating (and receiving a cancel) meanwhile.
-      const keepAlive = setInterval(() => ctx.heartbeat(checkpoint), 2000);
+      const stopBeat = startHeartbeat(2000, () => checkpoint);
       try {
         return await render();
       } finally {
-        clearInterval(keepAlive);
+        stopBeat();
       }
 
       async function render(): Promise<ReportGenerationResult> {

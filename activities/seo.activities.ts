@@ -3,7 +3,7 @@ import type { SeoCompetitorAnalysisResult, SeoSiteAnalysis, SeoSiteAnalysisInput
 import type { SeoContentAuditContext, SeoContentAuditResult } from '../workflows/tasks/seo-content-audit';
 import type { SeoCrawlSource, SeoKeywordAnalysisContext, SeoKeywordAnalysisResult, SeoPageAnalysis } from '../workflows/tasks/seo-keyword-analysis';
 import type { ActivityDeps } from './deps';
-import { createProgressReporter } from './progress';
+import { createProgressReporter, withHeartbeat } from './progress';
 import { auditCrawl, type LinkStatus } from './seo/audit';
 import { compareSites } from './seo/compare';
 import { KeywordAccumulator, keywordRecommendations } from './seo/keywords';
@@ -44,21 +44,6 @@ interface LoadedPages {
   start_url?: string;
   pages: SourcePage[];
   skipped: { url: string; reason: string }[];
-}
-
-/**
- * Heartbeats every third of the heartbeat timeout while `fn` runs: one slow fetch (up to `timeout_seconds`) must
- * neither time the activity out nor delay a cancellation, which reaches the activity with a heartbeat.
- */
-async function withKeepAlive<T>(fn: () => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  const every = Math.max(500, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 15_000) / 3));
-  const timer = setInterval(() => ctx.heartbeat(), every);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 function throwIfCancelled(signal: AbortSignal): void {
@@ -135,7 +120,7 @@ export function createSeoActivities(deps: ActivityDeps) {
     async analyzeSeoKeywords(context: SeoKeywordAnalysisContext): Promise<SeoKeywordAnalysisResult> {
       const ctx = Context.current();
       const report = createProgressReporter(deps);
-      return withKeepAlive(async () => {
+      return withHeartbeat(async () => {
         await report(0, undefined, true);
         const loaded = await loadPages(context, context, ctx.cancellationSignal, (f) => report(f * 95));
         failIfNothingAnalysed(loaded.pages, context.urls ? 'the given URLs' : loaded.start_url!);
@@ -173,7 +158,7 @@ export function createSeoActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const report = createProgressReporter(deps);
       const { from, to } = input.progress;
-      return withKeepAlive(async () => {
+      return withHeartbeat(async () => {
         await report(from, undefined, true);
         const loaded = await loadPages(input.source, input.fetch, ctx.cancellationSignal, (f) => report(from + f * (to - from)));
         failIfNothingAnalysed(loaded.pages, input.name);
@@ -219,7 +204,7 @@ export function createSeoActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const signal = ctx.cancellationSignal;
       const report = createProgressReporter(deps);
-      return withKeepAlive(async () => {
+      return withHeartbeat(async () => {
         await report(0, undefined, true);
         const limits = limitsFrom(context);
         const crawl = await crawlSite(context.start_url, {

@@ -10,7 +10,7 @@ import type {
 import type { SitemapGenerationContext, SitemapGenerationResult } from '../workflows/tasks/sitemap-generation';
 import type { StructureNode, WebsiteStructureAnalysisContext, WebsiteStructureAnalysisResult } from '../workflows/tasks/website-structure-analysis';
 import type { ActivityDeps } from './deps';
-import { createProgressReporter } from './progress';
+import { createProgressReporter, startHeartbeat } from './progress';
 import { cachingInfo } from './site/caching';
 import { grade, kb, score, shouldBeZero } from './site/checks';
 import { renderBlockingResources } from './site/render-blocking';
@@ -38,16 +38,6 @@ const ASSET_ITEMS_CAP = 100;
 const EXCLUDED_CAP = 500;
 const URLS_SAMPLE = 100;
 
-/**
- * The crawler heartbeats after each page through onPage; a page can take up to its timeout (up to 120 s), longer
- * than the heartbeat timeout, so a ticker keeps heartbeating meanwhile (and delivering cancellation).
- */
-function heartbeatTicker(everyMs = 2000): () => void {
-  const ctx = Context.current();
-  const timer = setInterval(() => ctx.heartbeat(), everyMs);
-  return () => clearInterval(timer);
-}
-
 const crawlPercent = (done: number, queued: number, maxPages: number) => done / Math.max(1, Math.min(queued, maxPages));
 
 export function createSiteActivities(deps: ActivityDeps) {
@@ -59,7 +49,7 @@ export function createSiteActivities(deps: ActivityDeps) {
       const report = createProgressReporter(deps);
       const limits = limitsFrom(context);
       await report(0, undefined, true);
-      const stopTicker = heartbeatTicker();
+      const stopTicker = startHeartbeat(2000); // a page can take up to its timeout, longer than the heartbeat timeout
       let crawl: CrawlResult;
       let sitemap: Awaited<ReturnType<typeof readSitemaps>>;
       try {
@@ -96,7 +86,7 @@ export function createSiteActivities(deps: ActivityDeps) {
       const span = 100 / input.total;
       const limits = limitsFrom(context);
       await report(base, undefined, true);
-      const stopTicker = heartbeatTicker();
+      const stopTicker = startHeartbeat(2000); // a page can take up to its timeout, longer than the heartbeat timeout
       try {
         // Network failures throw (retryable); the workflow records the page as failed once retries are spent.
         const page = await measuredFetch(url, limits, { signal });
@@ -173,7 +163,7 @@ export function createSiteActivities(deps: ActivityDeps) {
       await report(0, undefined, true);
       const included = new Map<string, { url: string; depth: number; lastmod: string | null }>();
       const excluded = new Excluded(EXCLUDED_CAP);
-      const stopTicker = heartbeatTicker();
+      const stopTicker = startHeartbeat(2000); // a page can take up to its timeout, longer than the heartbeat timeout
       let crawl: CrawlResult;
       try {
         crawl = await crawlSite(context.start_url, {
