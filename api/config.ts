@@ -28,6 +28,12 @@ const configSchema = z.object({
   RECONCILE_STALE_AFTER_SECONDS: z.coerce.number().int().min(0).default(15),
   /** How often the auto-resume schedule resumes persistent jobs with `auto_resume` that can resume (all brands). */
   AUTO_RESUME_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(300),
+  /**
+   * Scheduling: normal delay between a Schedule's fire time and a worker starting the firing, not counted against a
+   * schedule's catch-up window; and the catch-up window of a schedule created without one.
+   */
+  SCHEDULE_LATE_GRACE_SECONDS: z.coerce.number().int().min(0).default(5),
+  SCHEDULE_DEFAULT_CATCHUP_SECONDS: z.coerce.number().int().min(0).default(60),
   /** Activity heartbeat timeout: how fast a dead worker's activity moves to a live one. */
   ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(15),
   /** Minimum interval between progress writes to the mirror per activity. */

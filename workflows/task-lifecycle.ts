@@ -15,7 +15,8 @@ import type { z } from 'zod';
 import type { TaskActivities } from '../activities';
 import { ErrorCode, rootCauseMessage } from './contracts/errors';
 import { amendTaskUpdate, taskProgressQuery } from './contracts/messages';
-import { TaskPriorityKey } from './contracts/search-attributes';
+import { firingLateness, resolveScheduledInput } from './contracts/schedules';
+import { TaskIdKey, TaskPriorityKey, TemporalScheduledStartTimeKey } from './contracts/search-attributes';
 import { EDITABLE_STATUSES, TEMPORAL_PRIORITY_KEY, type TaskPriority, type TaskStatus } from './contracts/task-types';
 import {
   mirrorSeq,
@@ -62,7 +63,8 @@ const mirror = proxyLocalActivities<Pick<TaskActivities, 'recordTaskTransition'>
  * the mirror before the workflow closes (so Temporal and the mirror agree without waiting for the reconciler).
  */
 export function defineTaskWorkflow<C>(spec: TaskTypeSpec<C>): (input: TaskWorkflowInput) => Promise<TaskWorkflowResult> {
-  return async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskWorkflowResult> {
+  return async function taskWorkflow(startInput: TaskWorkflowInput): Promise<TaskWorkflowResult> {
+    const input = resolveFiring(startInput);
     const state = {
       status: 'pending' as TaskStatus,
       priority: input.priority as TaskPriority,
@@ -117,7 +119,13 @@ export function defineTaskWorkflow<C>(spec: TaskTypeSpec<C>): (input: TaskWorkfl
     );
 
     try {
-      if (input.scheduledFor) {
+      const lateSeconds = input.schedule && runOf(input) === 0 ? firingLateness(input, Date.now()) : 0;
+      if (input.schedule && lateSeconds > input.schedule.catchupWindowSeconds) {
+        // Reached a worker too late (workers were down, or the queue was backed up): not run, recorded and reported
+        // by ready-for-execution/. A retry/ of this task runs it (retries skip this check).
+        throw new MissedFiringError(input, lateSeconds);
+      }
+      if (input.scheduledFor && !input.schedule) {
         const delayMs = Date.parse(input.scheduledFor) - Date.now();
         if (delayMs > 0) {
           await record({ seq: mirrorSeq(runOf(input), 'pending'), status: 'pending' });
@@ -176,13 +184,46 @@ export function defineTaskWorkflow<C>(spec: TaskTypeSpec<C>): (input: TaskWorkfl
         status: 'failed',
         completedAt: finishedAt,
         errorMessage: message,
+        ...(err instanceof MissedFiringError ? { resultData: err.details } : {}),
       });
+      if (err instanceof MissedFiringError) {
+        throw ApplicationFailure.nonRetryable(message, ErrorCode.SCHEDULE_RUN_MISSED, err.details);
+      }
       if (err instanceof TaskTimeoutError) {
         throw ApplicationFailure.nonRetryable(message, ErrorCode.TASK_TIMED_OUT);
       }
       throw ApplicationFailure.nonRetryable(message, ErrorCode.TASK_FAILED);
     }
   };
+}
+
+/**
+ * A Schedule's action input is static: fill in the firing's own identity (task_id = workflow id, scheduled_for = the
+ * nominal fire time Temporal records in TemporalScheduledStartTime) and tag the execution with its TaskId.
+ */
+function resolveFiring(startInput: TaskWorkflowInput): TaskWorkflowInput {
+  if (!startInput.schedule || startInput.taskId) return startInput;
+  const info = workflowInfo();
+  const input = resolveScheduledInput(startInput, {
+    workflowId: info.workflowId,
+    startTime: info.startTime,
+    scheduledStartTime: info.typedSearchAttributes.get(TemporalScheduledStartTimeKey) ?? null,
+  });
+  upsertSearchAttributes([{ key: TaskIdKey, value: input.taskId }]);
+  return input;
+}
+
+class MissedFiringError extends Error {
+  readonly details: Record<string, unknown>;
+  constructor(input: TaskWorkflowInput, lateSeconds: number) {
+    const window = input.schedule!.catchupWindowSeconds;
+    super(
+      `Missed: this scheduled run reached a worker ${Math.round(lateSeconds)} s after its time (${input.scheduledFor}), ` +
+        `past the catch-up window of ${window} s, so it was not run. Retry the task to run it now.`,
+    );
+    this.name = 'MissedFiringError';
+    this.details = { missed: true, scheduled_for: input.scheduledFor, late_by_seconds: Math.round(lateSeconds), catchup_window_seconds: window };
+  }
 }
 
 class TaskTimeoutError extends Error {
@@ -222,5 +263,5 @@ async function runWithTimeout<T>(timeoutMinutes: number | null, body: () => Prom
 }
 
 function describeFailure(err: unknown): string {
-  return err instanceof TaskTimeoutError ? err.message : rootCauseMessage(err);
+  return err instanceof TaskTimeoutError || err instanceof MissedFiringError ? err.message : rootCauseMessage(err);
 }

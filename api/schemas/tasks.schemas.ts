@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPE_ALIASES } from '../../workflows/contracts/task-types';
 import { availableTaskTypes, isKnownTaskType, plannedTaskTypes } from '../../workflows/tasks/registry';
 
-const choices = (values: readonly string[]) => `Invalid value. Choices: ${values.join(', ')}`;
+export const choices = (values: readonly string[]) => `Invalid value. Choices: ${values.join(', ')}`;
 
-const priority = z.enum(TASK_PRIORITIES, { error: choices(TASK_PRIORITIES) });
+export const priority = z.enum(TASK_PRIORITIES, { error: choices(TASK_PRIORITIES) });
 /**
  * Task types come from the registry (plus the seed types not built yet, refused later with a clearer error);
  * the seeds' aliases (seo_audit, seo_analysis) are accepted and answered under the canonical name.
@@ -17,9 +17,9 @@ const taskTypeName = z
   .trim()
   .transform(canonicalType)
   .refine(isKnownTaskType, { error: (iss) => `Unknown task type "${String(iss.input)}". ${typeChoices()}` });
-const taskType = taskTypeName;
-const contextData = z.record(z.string(), z.unknown(), { error: 'Must be a JSON object' });
-const isoInstant = z.iso.datetime({ offset: true, error: 'Must be an ISO 8601 date-time with a timezone, e.g. 2024-12-25T09:00:00Z' });
+export const taskType = taskTypeName;
+export const contextData = z.record(z.string(), z.unknown(), { error: 'Must be a JSON object' });
+export const isoInstant = z.iso.datetime({ offset: true, error: 'Must be an ISO 8601 date-time with a timezone, e.g. 2024-12-25T09:00:00Z' });
 
 /** POST /tasks/ (seed 001): unknown fields are refused, never silently dropped. */
 export const createTaskBody = z
@@ -65,15 +65,15 @@ export const cancelTaskBody = z.object({ reason: z.string().max(500).optional() 
 
 // ---- GET /tasks/ query ----
 
-const commaList = <T extends string>(values: readonly [T, ...T[]]) =>
+export const commaList = <T extends string>(values: readonly [T, ...T[]]) =>
   z
     .string()
     .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))
     .pipe(z.array(z.enum(values, { error: (iss) => `Unknown value "${String(iss.input)}". ${choices(values)}` })).min(1));
 
-const bool = z.enum(['true', 'false', '1', '0'], { error: 'Must be true or false' }).transform((v) => v === 'true' || v === '1');
+export const bool = z.enum(['true', 'false', '1', '0'], { error: 'Must be true or false' }).transform((v) => v === 'true' || v === '1');
 const num = z.coerce.number({ error: 'Must be a number' }).refine(Number.isFinite, 'Must be a number');
-const int = z.coerce.number({ error: 'Must be an integer' }).int('Must be an integer');
+export const int = z.coerce.number({ error: 'Must be an integer' }).int('Must be an integer');
 
 export const ORDERING_FIELDS = {
   id: 'id',

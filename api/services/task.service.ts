@@ -428,7 +428,7 @@ export class TaskService {
 }
 
 /** The row `insertTaskIfMissing` just wrote, as a query would return it. */
-function pendingRow(id: number, input: TaskWorkflowInput, actor: Actor, runId: string): TaskRow {
+export function pendingRow(id: number, input: TaskWorkflowInput, actor: Actor, runId: string): TaskRow {
   return {
     id,
     task_id: input.taskId,
@@ -455,6 +455,7 @@ function pendingRow(id: number, input: TaskWorkflowInput, actor: Actor, runId: s
     run_id: runId,
     seq: mirrorSeq(0, 'pending'),
     has_metrics: false,
+    schedule_id: input.schedule?.scheduleId ?? null,
   };
 }
 

@@ -9,6 +9,7 @@ import { User } from './user.entity';
 export const Task = defineEntity({
   name: 'Task',
   tableName: 'tasks',
+  indexes: [{ properties: ['scheduleId', 'scheduledFor'] }],
   properties: {
     id: p.integer().primary().autoincrement(),
     /** The Temporal workflow id. */
@@ -39,6 +40,8 @@ export const Task = defineEntity({
     /** Last time the reconciler compared this unfinished row with Temporal. */
     reconciledAt: p.datetime().nullable(),
     hasMetrics: p.boolean().default(false),
+    /** The Temporal Schedule (periodic task or cron job) whose firing this task is; null for tasks created directly. */
+    scheduleId: p.string().length(64).nullable(),
     /** Soft delete: the row leaves every list but the reconciler still knows the id was deleted on purpose. */
     deletedAt: p.datetime().nullable(),
   },

@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125191457_initial_schema } from './20261125191457-initial-schema';
 import { Migration20261125201612_persistent_jobs } from './20261125201612-persistent-jobs';
 import { Migration20261125213000_drop_task_is_resumable } from './20261125213000-drop-task-is-resumable';
+import { Migration20261125214126_scheduling } from './20261125214126-scheduling';
 
 /** Every committed migration, in order. `node dist/db/migrate.js create <name>` writes a new file; add it here. */
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261125191457_initial_schema', class: Migration20261125191457_initial_schema },
   { name: 'Migration20261125201612_persistent_jobs', class: Migration20261125201612_persistent_jobs },
   { name: 'Migration20261125213000_drop_task_is_resumable', class: Migration20261125213000_drop_task_is_resumable },
+  { name: 'Migration20261125214126_scheduling', class: Migration20261125214126_scheduling },
 ];

@@ -63,9 +63,9 @@ export async function insertTaskIfMissing(em: EntityManager, t: TaskTransition):
   const optional = optionalFields(t);
   const rows = await em.execute<{ id: number }[]>(
     `insert into tasks (task_id, brand_id, created_by_id, task_type, status, priority, priority_level, description,
-                        context_data, max_retries, retry_count, timeout_minutes, scheduled_for, created_at, updated_at, seq
+                        context_data, max_retries, retry_count, timeout_minutes, scheduled_for, created_at, updated_at, seq, schedule_id
                         ${optional.map((k) => `, "${OPTIONAL_COLUMNS[k]}"`).join('')})
-     select ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, clock_timestamp(), ? ${optional.map((k) => (k === 'resultData' ? ', ?::jsonb' : ', ?')).join('')}
+     select ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, clock_timestamp(), ?, ? ${optional.map((k) => (k === 'resultData' ? ', ?::jsonb' : ', ?')).join('')}
       where not exists (select 1 from tasks where task_id = ?)
      on conflict (task_id) do nothing
      returning id`,
@@ -85,6 +85,7 @@ export async function insertTaskIfMissing(em: EntityManager, t: TaskTransition):
       input.scheduledFor,
       input.createdAt,
       t.seq,
+      input.schedule?.scheduleId ?? null,
       ...optional.map((k) => toSqlValue(k, t[k])),
       input.taskId,
     ],

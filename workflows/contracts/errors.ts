@@ -35,6 +35,12 @@ export const ErrorCode = {
   SCHEDULE_IN_PAST: 'SCHEDULE_IN_PAST',
   FREQUENCY_NOT_SUPPORTED: 'FREQUENCY_NOT_SUPPORTED',
   TIMEZONE_INVALID: 'TIMEZONE_INVALID',
+  SCHEDULE_NOT_FOUND: 'SCHEDULE_NOT_FOUND',
+  CALENDAR_NOT_FOUND: 'CALENDAR_NOT_FOUND',
+  /** execute-now/ was skipped by the schedule's overlap policy (a firing is still running). */
+  SCHEDULE_OVERLAP_SKIPPED: 'SCHEDULE_OVERLAP_SKIPPED',
+  /** A firing reached a worker after its catch-up window: recorded as failed with this type, not run. */
+  SCHEDULE_RUN_MISSED: 'SCHEDULE_RUN_MISSED',
   // workflow failure types (ApplicationFailure.type), visible in the Temporal Web UI
   TASK_FAILED: 'TASK_FAILED',
   TASK_TIMED_OUT: 'TASK_TIMED_OUT',

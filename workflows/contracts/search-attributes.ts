@@ -16,3 +16,6 @@ export const SEARCH_ATTRIBUTE_DEFINITIONS: ReadonlyArray<{ name: string; type: '
   { name: BrandIdKey.name, type: 'Keyword' },
   { name: TaskPriorityKey.name, type: 'Keyword' },
 ];
+
+/** Set by Temporal on every workflow a Schedule starts: the nominal fire time (a system attribute, not registered by us). */
+export const TemporalScheduledStartTimeKey = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

@@ -1,3 +1,4 @@
+import type { ScheduleLink } from './schedules';
 import type { TaskPriority, TaskStatus } from './task-types';
 
 /**
@@ -29,6 +30,11 @@ export interface TaskWorkflowInput {
    * started, resumed or restarted on the task — takes the next one. Defaults to retryCount.
    */
   runNumber?: number;
+  /**
+   * Set on the input of a Schedule's action (periodic tasks, cron jobs): the firing resolves its own `taskId`,
+   * `createdAt` and `scheduledFor` from its execution (see contracts/schedules.ts resolveScheduledInput).
+   */
+  schedule?: ScheduleLink;
 }
 
 export interface TaskWorkflowResult {

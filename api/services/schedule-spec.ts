@@ -1,0 +1,66 @@
+import type { CalendarSpec } from '@temporalio/client';
+import { CronExpressionParser } from 'cron-parser';
+import { dstTransitions, type NormalizedCron } from './cron.service';
+
+/**
+ * Pure translation of our schedule definition into a Temporal ScheduleSpec's parts. No I/O.
+ */
+
+/**
+ * Temporal's cron string reads 6 fields as "… day-of-week year" and 7 as "second … year"; ours (like most cron
+ * libraries) reads 6 fields as "second minute … day-of-week". A seconds-first expression becomes Temporal's 7-field
+ * form with any year.
+ */
+export function temporalCronString(cron: NormalizedCron): string {
+  return cron.fields === 6 ? `${cron.normalized} *` : cron.normalized;
+}
+
+const MONTHS = ['JANUARY', 'FEBRUARY', 'MARCH', 'APRIL', 'MAY', 'JUNE', 'JULY', 'AUGUST', 'SEPTEMBER', 'OCTOBER', 'NOVEMBER', 'DECEMBER'] as const;
+
+/**
+ * Runs that a DST spring-forward gap would swallow. Temporal skips a local time that does not exist (02:30 on the
+ * night clocks jump from 02:00 to 03:00: measured on the dev server, the Europe/Paris run of 2025-03-30 is simply
+ * absent), so a daily `30 2 * * *` would lose a run each spring. For each gap in the next `days`, every cron match
+ * inside it is moved by the gap's length (02:30 → 03:30, as cron-parser and cron(8) do) and added as an explicit
+ * calendar entry, unless that moved time is already a match (no duplicate for `*\/5 * * * *`). The fall-back repeat
+ * needs nothing: Temporal fires a repeated local time once.
+ */
+export function dstCompensation(cron: NormalizedCron, timezone: string, from: Date, days = 730): CalendarSpec[] {
+  const out = new Map<string, CalendarSpec>();
+  for (const t of dstTransitions(timezone, from, days)) {
+    const gapMinutes = offsetOf(t.offset_after) - offsetOf(t.offset_before);
+    if (gapMinutes <= 0) continue; // fall back: a repeated hour, not a gap
+    // The gap in naive local time (local wall clock read as if it were UTC): [at + before, at + before + gap).
+    const gapStart = Date.parse(t.at) + offsetOf(t.offset_before) * 60_000;
+    const gapEnd = gapStart + gapMinutes * 60_000;
+    const naive = CronExpressionParser.parse(cron.normalized, { tz: 'UTC', currentDate: new Date(gapStart - 1) });
+    for (let guard = 0; guard < 10_000; guard++) {
+      const match = naive.next().getTime();
+      if (match >= gapEnd) break;
+      const moved = new Date(match + gapMinutes * 60_000);
+      if (matchesNaive(cron.normalized, moved)) continue;
+      const key = moved.toISOString();
+      out.set(key, {
+        year: moved.getUTCFullYear(),
+        month: MONTHS[moved.getUTCMonth()]!,
+        dayOfMonth: moved.getUTCDate(),
+        hour: moved.getUTCHours(),
+        minute: moved.getUTCMinutes(),
+        second: moved.getUTCSeconds(),
+        comment: `DST gap: the ${new Date(match).toISOString().slice(11, 19)} run moved to ${key.slice(11, 19)} local`,
+      });
+    }
+  }
+  return [...out.values()];
+}
+
+function matchesNaive(expression: string, at: Date): boolean {
+  const it = CronExpressionParser.parse(expression, { tz: 'UTC', currentDate: new Date(at.getTime() - 1) });
+  return it.next().getTime() === at.getTime();
+}
+
+function offsetOf(formatted: string): number {
+  const m = /^([+-])(\d{2}):(\d{2})$/.exec(formatted);
+  if (!m) return 0;
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+}
