@@ -11,6 +11,7 @@ import { createBulkActivities } from './bulk.activities';
 import { createReportActivities } from './report.activities';
 import { createJobActivities } from './jobs.activities';
 import { createJobMaintenanceActivities } from './job-maintenance.activities';
+import { createCleanupOldTasksActivities } from './cleanup-old-tasks.activities';
 // @generator-imports (npm run new:task-type adds imports above this line)
 
 export type { ActivityDeps } from './deps';
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     // Persistent jobs
     ...createJobActivities(deps),
     ...createJobMaintenanceActivities(deps),
+    ...createCleanupOldTasksActivities(deps),
     // @generator (npm run new:task-type adds activities above this line)
   };
 }

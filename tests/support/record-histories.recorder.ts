@@ -138,6 +138,13 @@ describe('recording histories', () => {
       ['completed'],
     );
   });
+  it('records the cleanup_old_tasks history', async () => {
+    // one finished task aged past the cutoff, deleted in the first of two batches (the second finds nothing left)
+    const old = await t.http.post('/tasks/').set(t.headers()).send({ task_type: 'noop' });
+    await t.waitForTask(old.body.id, (x) => x.status === 'completed');
+    await t.orm.em.fork().execute(`update tasks set completed_at = now() - interval '40 days' where id = ?`, [old.body.id]);
+    await runTask('cleanup_old_tasks-completed', { task_type: 'cleanup_old_tasks', context_data: { older_than_days: 30, max_tasks: 10, batch_size: 1 } }, ['completed']);
+  });
 
   it('records persistent job histories (pause/resume signals, continue-as-new)', async () => {
     const JOBS = '/tasks/persistent-jobs/persistent-jobs';

@@ -15,6 +15,7 @@ import { contentOptimizationContextSchema } from './content-optimization';
 import { metaTagsGenerationContextSchema } from './meta-tags-generation';
 import { bulkOperationsContextSchema } from './bulk-operations';
 import { reportGenerationContextSchema } from './report-generation';
+import { cleanupOldTasksContextSchema } from './cleanup-old-tasks';
 // @generator-imports (npm run new:task-type adds imports above this line)
 
 export interface TaskTypeDescriptor {
@@ -82,6 +83,7 @@ export const TASK_TYPE_REGISTRY: Record<string, TaskTypeDescriptor> = {
   // Data & export
   report_generation: { name: 'report_generation', label: 'Task report (HTML)', category: 'data', contextSchema: reportGenerationContextSchema },
   bulk_operations: { name: 'bulk_operations', label: 'Bulk cancel / retry / re-prioritise', category: 'data', contextSchema: bulkOperationsContextSchema },
+  cleanup_old_tasks: { name: 'cleanup_old_tasks', label: 'Delete old finished tasks', category: 'data', contextSchema: cleanupOldTasksContextSchema },
   // @generator (npm run new:task-type adds entries above this line)
 };
 
