@@ -256,3 +256,8 @@ export async function deleteAllEvents(em: EntityManager, calendarId: number): Pr
   const rows = await em.execute<{ id: number }[]>(`delete from calendar_events where calendar_id = ? returning id`, [calendarId]);
   return rows.length;
 }
+
+export async function countEvents(em: EntityManager, calendarId: number): Promise<number> {
+  const rows = await em.execute<{ n: number }[]>(`select count(*)::int as n from calendar_events where calendar_id = ?`, [calendarId]);
+  return rows[0]?.n ?? 0;
+}
