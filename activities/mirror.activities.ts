@@ -1,12 +1,33 @@
+import { recordFiring, setNextRunAt } from '../db/repositories/periodic-task.repository';
 import { upsertTaskTransition } from '../db/repositories/task-mirror.repository';
+import { lastRunStatusOf } from '../workflows/contracts/schedules';
+import type { TaskStatus } from '../workflows/contracts/task-types';
 import type { TaskTransition } from '../workflows/contracts/task-workflow';
 import type { ActivityDeps } from './deps';
 
 export function createMirrorActivities(deps: ActivityDeps) {
   return {
-    /** Run as a local activity by every task workflow at each transition; idempotent thanks to `seq`. */
+    /**
+     * Run as a local activity by every task workflow at each transition; idempotent thanks to `seq`. A Schedule's
+     * firing also records itself as its schedule's last run and refreshes the schedule's next run time from Temporal.
+     */
     async recordTaskTransition(transition: TaskTransition): Promise<boolean> {
-      return upsertTaskTransition(deps.orm.em.fork(), transition);
+      const em = deps.orm.em.fork();
+      const landed = await upsertTaskTransition(em, transition);
+      const { input } = transition;
+      if (input.schedule && input.scheduledFor && landed) {
+        const missed = transition.resultData?.missed === true;
+        await recordFiring(em, {
+          scheduleId: input.schedule.scheduleId,
+          scheduledFor: input.scheduledFor,
+          taskId: input.taskId,
+          status: lastRunStatusOf(transition.status as TaskStatus, missed),
+        });
+        const live = await deps.schedules.describe(input.schedule.scheduleId).catch(() => null);
+        // Paused schedules keep the time they will miss (ready-for-execution reports it once it passes).
+        if (live && !live.paused) await setNextRunAt(em, input.schedule.scheduleId, live.nextActionTimes[0]?.toISOString() ?? null);
+      }
+      return landed;
     },
   };
 }

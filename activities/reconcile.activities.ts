@@ -1,4 +1,7 @@
-import { isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { isGrpcServiceError, WorkflowNotFoundError, type ScheduleSummary } from '@temporalio/client';
+import { insertAudit } from '../db/repositories/audit.repository';
+import { insertPeriodicTask, setPausedState, softDeletePeriodicTask, type PeriodicTaskWrite } from '../db/repositories/periodic-task.repository';
 import {
   applyReconciledState,
   findExistingTaskIds,
@@ -7,6 +10,7 @@ import {
   upsertTaskTransition,
 } from '../db/repositories/task-mirror.repository';
 import { rootCauseMessage } from '../workflows/contracts/errors';
+import { resolveScheduledInput } from '../workflows/contracts/schedules';
 import { mirrorSeq, runOf, runOfSeq } from '../workflows/contracts/task-workflow';
 import type { ActivityDeps } from './deps';
 
@@ -17,7 +21,11 @@ export interface ReconcileReport {
   adopted: number;
   /** Each repaired row: what the mirror said and what Temporal says. Drift is a metric: it should stay near zero. */
   drift: { task_id: string; from: string; to: string }[];
+  /** Schedules: rows removed because their Schedule is gone, rows rebuilt from a Schedule's memo, pause states fixed. */
+  schedules?: { checked: number; removed: string[]; adopted: string[]; pause_fixed: string[] };
 }
+
+
 
 export function createReconcileActivities(deps: ActivityDeps) {
   return {
@@ -32,7 +40,7 @@ export function createReconcileActivities(deps: ActivityDeps) {
 
       // 1. Executions Temporal knows and the mirror does not: create their rows from the start input.
       const since = new Date(Date.now() - (input.lookbackMinutes ?? 60) * 60_000);
-      const seen = new Map<string, { runId: string; status: string }>();
+      const seen = new Map<string, { runId: string; status: string; startTime: Date; scheduledStartTime: Date | null }>();
       for await (const wf of deps.tasks.recentTaskExecutions(since)) {
         if (!seen.has(wf.taskId)) seen.set(wf.taskId, wf); // newest run first
         if (seen.size >= input.batchSize) break;
@@ -40,8 +48,10 @@ export function createReconcileActivities(deps: ActivityDeps) {
       const known = new Set(await findExistingTaskIds(em, [...seen.keys()]));
       for (const [taskId, wf] of seen) {
         if (known.has(taskId)) continue;
-        const start = await deps.tasks.startInput(taskId, wf.runId);
-        if (!start) continue;
+        const raw = await deps.tasks.startInput(taskId, wf.runId);
+        if (!raw?.taskType) continue;
+        // A Schedule's firing that never reached a worker: its identity comes from its execution, as in the workflow.
+        const start = resolveScheduledInput(raw, { workflowId: taskId, startTime: wf.startTime, scheduledStartTime: wf.scheduledStartTime });
         const created = await upsertTaskTransition(em, {
           input: start,
           seq: mirrorSeq(runOf(start), 'pending'),
@@ -74,6 +84,9 @@ export function createReconcileActivities(deps: ActivityDeps) {
           report.drift.push({ task_id: row.task_id, from: row.status, to: repair.status });
         }
       }
+
+      // 3. Schedules: the mirror never shows a Schedule Temporal does not have, and shows every one it has.
+      report.schedules = await reconcileSchedules(deps, em);
       return report;
     },
   };
@@ -121,4 +134,85 @@ async function inspect(deps: ActivityDeps, taskId: string, runId: string | null)
     default:
       return null;
   }
+}
+
+async function reconcileSchedules(deps: ActivityDeps, em: EntityManager): Promise<NonNullable<ReconcileReport['schedules']>> {
+  const out = { checked: 0, removed: [] as string[], adopted: [] as string[], pause_fixed: [] as string[] };
+  const live = new Map<string, ScheduleSummary>();
+  for await (const s of deps.schedules.list()) live.set(s.scheduleId, s);
+  const rows = await em.execute<{ id: number; schedule_id: string; brand_id: number; kind: string; is_active: boolean; age_seconds: number }[]>(
+    `select id, schedule_id, brand_id, kind, is_active, extract(epoch from clock_timestamp() - created_at)::float8 as age_seconds
+       from periodic_tasks where deleted_at is null`,
+  );
+  out.checked = rows.length;
+  const known = new Set(rows.map((r) => r.schedule_id));
+  for (const row of rows) {
+    const schedule = live.get(row.schedule_id);
+    if (!schedule) {
+      // A row younger than that may belong to a Schedule whose create is still in flight.
+      if (row.age_seconds < deps.config.RECONCILE_STALE_AFTER_SECONDS) continue;
+      // Listed as missing: confirm with a strongly consistent describe before removing anything.
+      if (await deps.schedules.describe(row.schedule_id)) continue;
+      await em.transactional(async (tx) => {
+        if (!(await softDeletePeriodicTask(tx, row.id))) return;
+        await insertAudit(tx, {
+          actorId: null,
+          brandId: row.brand_id,
+          action: `${row.kind === 'cron_job' ? 'cron_job' : 'periodic_task'}.reconciled_delete`,
+          targetType: 'schedule',
+          targetId: row.schedule_id,
+          details: { id: row.id, reason: 'The Schedule no longer exists in Temporal (deleted outside the API)' },
+          requestId: null,
+        });
+      });
+      out.removed.push(row.schedule_id);
+    } else if (schedule.state.paused === row.is_active) {
+      await setPausedState(em, row.id, !schedule.state.paused, schedule.state.note ?? null, null);
+      out.pause_fixed.push(row.schedule_id);
+    }
+  }
+  for (const [scheduleId, schedule] of live) {
+    if (known.has(scheduleId)) continue;
+    const memo = schedule.memo?.periodic as (Record<string, unknown> & { brandId?: number; createdById?: number }) | undefined;
+    if (!memo?.brandId || !memo.createdById) continue;
+    // The API writes the row while it creates the Schedule: leave a young Schedule to it.
+    if (typeof memo.writtenAt === 'string' && Date.now() - Date.parse(memo.writtenAt) < Math.max(10, deps.config.RECONCILE_STALE_AFTER_SECONDS) * 1000) continue;
+    const deletedRow = await em.execute<{ id: number }[]>(`select id from periodic_tasks where schedule_id = ?`, [scheduleId]);
+    if (deletedRow.length) continue; // deleted through the API while Temporal's delete was in flight: not ours to revive
+    const id = await insertPeriodicTask(em, writeFromMemo(scheduleId, memo, schedule));
+    if (id !== null) out.adopted.push(scheduleId);
+  }
+  return out;
+}
+
+/** A row rebuilt from the definition the API stored in the Schedule's memo at creation. */
+function writeFromMemo(scheduleId: string, memo: Record<string, unknown>, schedule: ScheduleSummary): PeriodicTaskWrite {
+  const m = memo as unknown as Record<string, never> & { brandId: number; createdById: number };
+  return {
+    scheduleId,
+    kind: m.kind === 'cron_job' ? 'cron_job' : 'periodic',
+    brandId: m.brandId,
+    createdById: m.createdById,
+    name: m.name ?? scheduleId,
+    baseTaskId: m.baseTaskId ?? null,
+    taskType: String(m.taskType),
+    priority: m.priority ?? 'normal',
+    description: m.description ?? '',
+    contextData: m.contextData ?? {},
+    maxRetries: m.maxRetries ?? 3,
+    timeoutMinutes: m.timeoutMinutes ?? null,
+    cronExpression: String(m.cronExpression),
+    frequency: m.frequency ?? null,
+    jobType: m.jobType ?? null,
+    timezone: m.timezone ?? 'UTC',
+    startAt: m.startAt ?? null,
+    endAt: m.endAt ?? null,
+    overlapPolicy: m.overlapPolicy ?? 'skip',
+    catchupWindowSeconds: m.catchupWindowSeconds ?? 60,
+    jitterSeconds: m.jitterSeconds ?? 0,
+    isActive: !schedule.state.paused,
+    pausedNote: schedule.state.paused ? (schedule.state.note ?? null) : null,
+    nextRunAt: schedule.info?.nextActionTimes?.[0]?.toISOString() ?? null,
+    calendarIds: m.calendarIds ?? [],
+  };
 }

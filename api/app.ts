@@ -14,8 +14,11 @@ import { schedulingRoutes } from './routes/scheduling.routes';
 import { taskRoutes } from './routes/tasks.routes';
 import { IdentityService } from './services/identity.service';
 import { PersistentJobService } from './services/persistent-job.service';
+import { CronJobService } from './services/cron-job.service';
+import { PeriodicTaskService } from './services/periodic-task.service';
 import { TaskService } from './services/task.service';
 import { JobWorkflowGateway } from './temporal/job-workflows';
+import { ScheduleGateway } from './temporal/schedules';
 import { TaskWorkflowGateway } from './temporal/task-workflows';
 
 export interface AppDeps {
@@ -53,10 +56,17 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const jobRouter = persistentJobRoutes(jobService, orm, config);
   app.use(jobRouter.routes());
   app.use(jobRouter.allowedMethods());
-  const schedulingRouter = schedulingRoutes();
+  const periodic = new PeriodicTaskService({ orm, schedules: new ScheduleGateway(temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE), config });
+  const schedulingRouter = schedulingRoutes({
+    periodic,
+    cronJobs: new CronJobService(periodic),
+    config,
+    // @scheduling-extra (calendar and analysis routes: add a registration function to this list)
+    extra: [],
+  });
   app.use(schedulingRouter.routes());
   app.use(schedulingRouter.allowedMethods());
-  const taskRouter = taskRoutes(taskService, config, jobService);
+  const taskRouter = taskRoutes(taskService, config, jobService, periodic);
   app.use(taskRouter.routes());
   app.use(taskRouter.allowedMethods());
   return app;

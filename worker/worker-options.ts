@@ -6,6 +6,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from '../activities';
 import type { AppConfig } from '../api/config';
 import { JobWorkflowGateway } from '../api/temporal/job-workflows';
+import { ScheduleGateway } from '../api/temporal/schedules';
 import { TaskWorkflowGateway } from '../api/temporal/task-workflows';
 
 /** Written by `npm run build` (worker/build-bundle.ts); without it the worker bundles workflows at start (slower). */
@@ -35,7 +36,13 @@ export async function createTaskWorker(deps: TaskWorkerDeps): Promise<Worker> {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : workflowSource()),
-    activities: createActivities({ orm: deps.orm, config, tasks, jobs: new JobWorkflowGateway(deps.client, config.TEMPORAL_TASK_QUEUE) }),
+    activities: createActivities({
+      orm: deps.orm,
+      config,
+      tasks,
+      jobs: new JobWorkflowGateway(deps.client, config.TEMPORAL_TASK_QUEUE),
+      schedules: new ScheduleGateway(deps.client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE),
+    }),
     // Sleeping tasks stay cached; a 2-core machine still handles thousands of them.
     maxCachedWorkflows: 2000,
     maxConcurrentActivityTaskExecutions: 200,

@@ -11,6 +11,7 @@ import {
   retryTaskBody,
 } from '../schemas/tasks.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
+import type { PeriodicTaskService } from '../services/periodic-task.service';
 import type { PersistentJobService } from '../services/persistent-job.service';
 import type { TaskService } from '../services/task.service';
 import { actorOf, pageLink } from './route-context';
@@ -21,6 +22,7 @@ export function taskRoutes(
   service: TaskService,
   config: Pick<AppConfig, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>,
   jobs?: PersistentJobService,
+  periodic?: Pick<PeriodicTaskService, 'forTask'>,
 ): Router<AppState> {
   const router = new Router<AppState>({ strict: false });
   const temporal = { uiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE };
@@ -55,8 +57,11 @@ export function taskRoutes(
 
   router.get(['/tasks/:id', '/tasks/:id/'], async (ctx) => {
     const task = await service.get(ctx.state.brand.id, ctx.params.id!);
-    const job = jobs ? await jobs.findForTask(ctx.state.brand.id, task.task_id) : null;
-    ctx.body = { ...serializeTaskDetail(task, temporal), persistent_job: job ? jobSummary(job) : null };
+    const [job, schedule] = await Promise.all([
+      jobs ? jobs.findForTask(ctx.state.brand.id, task.task_id) : null,
+      periodic ? periodic.forTask(task) : null,
+    ]);
+    ctx.body = { ...serializeTaskDetail(task, temporal), persistent_job: job ? jobSummary(job) : null, periodic: schedule };
   });
 
   router.patch(['/tasks/:id', '/tasks/:id/'], async (ctx) => {

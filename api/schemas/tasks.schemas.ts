@@ -142,6 +142,8 @@ export const listTasksQuery = z
     search: z.string().max(200).optional(),
     has_metrics: bool.optional(),
     is_resumable: bool.optional(),
+    /** Firings of one schedule (periodic task or cron job), by its schedule_id. */
+    schedule_id: z.string().max(64).optional(),
     retry_count: int.optional(),
     ordering: ordering.optional(),
     page: int.pipe(z.number().min(1, 'Must be 1 or more')).default(1),

@@ -120,7 +120,7 @@ export class PeriodicTaskService {
     if (query.timezone) filter.add('lower(p.timezone) = lower(?)', query.timezone);
     if (query.next_run_before) filter.add('p.next_run_at < ?', query.next_run_before);
     if (query.next_run_after) filter.add('p.next_run_at > ?', query.next_run_after);
-    if (query.last_run_status) filter.add('p.last_run_status = any(?)', query.last_run_status);
+    if (query.last_run_status) filter.in('p.last_run_status', query.last_run_status);
     if (query.created_after) filter.add('p.created_at >= ?', query.created_after);
     if (query.created_before) filter.add('p.created_at <= ?', query.created_before);
     if (query.updated_after) filter.add('p.updated_at >= ?', query.updated_after);
@@ -128,9 +128,9 @@ export class PeriodicTaskService {
       const like = `%${escapeLike(query.search.trim())}%`;
       filter.add(`(p.name ilike ? escape '\\' or p.description ilike ? escape '\\' or p.task_type ilike ? escape '\\')`, like, like, like);
     }
-    if ('frequency' in query && query.frequency) filter.add('p.frequency = any(?)', query.frequency);
-    if (kind === 'cron_job' && query.task_type) filter.add('p.job_type = any(?)', query.task_type);
-    if (kind === 'periodic' && query.task_type) filter.add('p.task_type = any(?)', query.task_type);
+    if ('frequency' in query && query.frequency) filter.in('p.frequency', query.frequency);
+    if (kind === 'cron_job' && query.task_type) filter.in('p.job_type', query.task_type);
+    if (kind === 'periodic' && query.task_type) filter.in('p.task_type', query.task_type);
     if ('base_task' in query && query.base_task) {
       const ref = query.base_task;
       filter.add(/^\d+$/.test(ref) ? 'p.base_task_id = ?' : 'p.base_task_id = (select id from tasks where task_id = ?)', /^\d+$/.test(ref) ? Number(ref) : ref);
@@ -247,7 +247,7 @@ export class PeriodicTaskService {
     }
     const row = await findPeriodicByScheduleId(em, scheduleId);
     if (!row) throw notFound(draft.kind);
-    if (inserted.value !== null) {
+    if (!created.value.alreadyExisted) {
       await insertAudit(em, {
         actorId: actor.userId,
         brandId: actor.brandId,
@@ -258,7 +258,7 @@ export class PeriodicTaskService {
         requestId: actor.requestId,
       });
     }
-    return { view: await this.viewOf(row), replayed: inserted.value === null || created.value.alreadyExisted };
+    return { view: await this.viewOf(row), replayed: created.value.alreadyExisted };
   }
 
   async update(actor: Actor, id: string, body: PeriodicTaskBody | PeriodicTaskPatch, mode: 'put' | 'patch'): Promise<PeriodicView> {
@@ -642,7 +642,7 @@ export class PeriodicTaskService {
       paused: !draft.isActive,
       note: draft.note,
       input: this.firingInput(scheduleId, createdById, brandId, draft),
-      memo: { ...draft, brandId, createdById },
+      memo: { ...draft, brandId, createdById, writtenAt: new Date().toISOString() },
     };
   }
 

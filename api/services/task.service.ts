@@ -86,6 +86,7 @@ export class TaskService {
     if (query.updated_before) filter.add('t.updated_at <= ?', query.updated_before);
     if (query.retry_count !== undefined) filter.add('t.retry_count = ?', query.retry_count);
     if (query.has_metrics !== undefined) filter.add('t.has_metrics = ?', query.has_metrics);
+    if (query.schedule_id) filter.add('t.schedule_id = ?', query.schedule_id);
     if (query.is_resumable !== undefined) {
       // Derived from the task's persistent job (the same rule as its can_resume), never stored twice.
       const resumable = `exists (select 1 from persistent_jobs pj where pj.task_id = t.task_id and pj.deleted_at is null and ${jobCanResume('pj')})`;

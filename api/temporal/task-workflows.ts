@@ -6,7 +6,8 @@ import {
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { amendTaskUpdate, taskProgressQuery } from '../../workflows/contracts/messages';
-import { BrandIdKey, TaskIdKey, TaskPriorityKey, TaskTypeKey } from '../../workflows/contracts/search-attributes';
+import { SCHEDULE_ID_PREFIX } from '../../workflows/contracts/schedules';
+import { BrandIdKey, TaskIdKey, TaskPriorityKey, TaskTypeKey, TemporalScheduledStartTimeKey } from '../../workflows/contracts/search-attributes';
 import { TEMPORAL_PRIORITY_KEY } from '../../workflows/contracts/task-types';
 import type { TaskAmendment, TaskProgressView, TaskWorkflowInput } from '../../workflows/contracts/task-workflow';
 
@@ -86,11 +87,23 @@ export class TaskWorkflowGateway {
     }
   }
 
-  /** Task workflows started since `since` (visibility query on our search attributes), for the reconciler. */
-  async *recentTaskExecutions(since: Date): AsyncGenerator<{ taskId: string; runId: string; status: string }> {
-    const query = `TaskId IS NOT NULL AND StartTime > '${since.toISOString()}'`;
+  /**
+   * Task workflows started since `since` (visibility query on our search attributes), for the reconciler. A Schedule's
+   * firing tags itself with TaskId when it first runs, so firings that never reached a worker are found by the
+   * TemporalScheduledById that Temporal sets on them.
+   */
+  async *recentTaskExecutions(
+    since: Date,
+  ): AsyncGenerator<{ taskId: string; runId: string; status: string; startTime: Date; scheduledStartTime: Date | null }> {
+    const query = `(TaskId IS NOT NULL OR TemporalScheduledById STARTS_WITH '${SCHEDULE_ID_PREFIX}') AND StartTime > '${since.toISOString()}'`;
     for await (const wf of this.client.workflow.list({ query })) {
-      yield { taskId: wf.workflowId, runId: wf.runId, status: wf.status.name };
+      yield {
+        taskId: wf.workflowId,
+        runId: wf.runId,
+        status: wf.status.name,
+        startTime: wf.startTime,
+        scheduledStartTime: wf.typedSearchAttributes.get(TemporalScheduledStartTimeKey) ?? null,
+      };
     }
   }
 

@@ -77,10 +77,15 @@ export class PeriodicFilter {
     this.params.push(...params);
     return this;
   }
+  in(column: string, values: readonly unknown[]): this {
+    return values.length ? this.add(`${column} in (${values.map(() => '?').join(', ')})`, ...values) : this.add('false');
+  }
   get sql(): string {
     return this.conditions.join(' and ');
   }
 }
+
+const placeholders = (values: readonly unknown[]) => values.map(() => '?').join(', ');
 
 export async function listPeriodicTasks(
   em: EntityManager,
@@ -128,9 +133,9 @@ export async function runCounts(em: EntityManager, scheduleIds: string[]): Promi
             count(*) filter (where status = 'failed' and coalesce((result_data->>'missed')::boolean, false) = false)::int as failure_count,
             count(*) filter (where coalesce((result_data->>'missed')::boolean, false))::int as missed_count,
             count(*) filter (where status in ('pending', 'running'))::int as running_count
-       from tasks where schedule_id = any(?) and deleted_at is null
+       from tasks where schedule_id in (${placeholders(scheduleIds)}) and deleted_at is null
       group by schedule_id`,
-    [scheduleIds],
+    scheduleIds,
   );
   for (const r of rows) out.set(r.schedule_id, r);
   return out;
@@ -206,11 +211,14 @@ export async function updatePeriodicTask(em: EntityManager, id: number, w: Omit<
 }
 
 async function setCalendars(em: EntityManager, id: number, calendarIds: number[]): Promise<void> {
-  await em.execute(`delete from periodic_task_calendars where periodic_task_id = ? and not (calendar_id = any(?))`, [id, calendarIds]);
+  await em.execute(
+    `delete from periodic_task_calendars where periodic_task_id = ?${calendarIds.length ? ` and calendar_id not in (${placeholders(calendarIds)})` : ''}`,
+    [id, ...calendarIds],
+  );
   if (calendarIds.length) {
     await em.execute(
-      `insert into periodic_task_calendars (periodic_task_id, calendar_id) select ?, unnest(?::int[]) on conflict do nothing`,
-      [id, calendarIds],
+      `insert into periodic_task_calendars (periodic_task_id, calendar_id) values ${calendarIds.map(() => '(?, ?)').join(', ')} on conflict do nothing`,
+      calendarIds.flatMap((c) => [id, c]),
     );
   }
 }

@@ -1,5 +1,6 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { ScheduleGateway } from '../../api/temporal/schedules';
 import { JobWorkflowGateway } from '../../api/temporal/job-workflows';
 import { registerTaskType } from '../../workflows/tasks/registry';
 import { throwawayActivities, throwawayEchoContextSchema } from '../fixtures/throwaway/throwaway-echo';
@@ -17,7 +18,7 @@ describe('adding a task type through the registry only', () => {
     t = await createTestContext({ worker: false });
     await t.startWorker({
       workflowBundle: { code },
-      activities: { ...createActivities({ orm: t.orm, config: t.config, tasks: t.gateway, jobs: new JobWorkflowGateway(t.client, t.config.TEMPORAL_TASK_QUEUE) }), ...throwawayActivities },
+      activities: { ...createActivities({ orm: t.orm, config: t.config, tasks: t.gateway, jobs: new JobWorkflowGateway(t.client, t.config.TEMPORAL_TASK_QUEUE), schedules: new ScheduleGateway(t.client, t.config.TEMPORAL_TASK_QUEUE, t.config.TEMPORAL_NAMESPACE) }), ...throwawayActivities },
     });
   });
   afterAll(async () => {

@@ -1,0 +1,127 @@
+import type { PeriodicRunCounts, PeriodicTaskRow } from '../../db/repositories/periodic-task.repository';
+import type { ScheduleSnapshot } from '../temporal/schedules';
+import { describeCron, normalizeCron } from '../services/cron.service';
+
+const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+
+/** Percent of finished firings that succeeded (missed firings count as not successful); null before any finished. */
+function successRate(c: PeriodicRunCounts): number | null {
+  const finished = c.total_runs - c.running_count;
+  return finished > 0 ? Math.round((c.success_count / finished) * 1000) / 10 : null;
+}
+
+function description(expression: string) {
+  try {
+    return describeCron(normalizeCron(expression).normalized);
+  } catch {
+    return null;
+  }
+}
+
+function scheduleBlock(row: PeriodicTaskRow, counts: PeriodicRunCounts, temporal: { uiUrl: string; namespace: string }) {
+  return {
+    cron_expression: row.cron_expression,
+    cron_description: description(row.cron_expression),
+    timezone: row.timezone,
+    start_at: iso(row.start_at),
+    end_at: iso(row.end_at),
+    overlap_policy: row.overlap_policy,
+    catchup_window_seconds: row.catchup_window_seconds,
+    jitter_seconds: row.jitter_seconds,
+    calendars: row.calendar_ids,
+    is_active: row.is_active,
+    paused_note: row.paused_note,
+    next_run_at: iso(row.next_run_at),
+    last_run_at: iso(row.last_run_at),
+    last_run_status: row.last_run_status,
+    last_task_id: row.last_task_id,
+    total_runs: counts.total_runs,
+    success_count: counts.success_count,
+    failure_count: counts.failure_count,
+    missed_count: counts.missed_count,
+    running_count: counts.running_count,
+    success_rate: successRate(counts),
+    brand: { id: row.brand_id, name: row.brand_name },
+    created_by: { id: row.created_by_id, username: row.created_by_username },
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+    temporal: {
+      namespace: temporal.namespace,
+      schedule_id: row.schedule_id,
+      ui_url: `${temporal.uiUrl}/namespaces/${encodeURIComponent(temporal.namespace)}/schedules/${encodeURIComponent(row.schedule_id)}`,
+    },
+  };
+}
+
+/** What the Schedule itself says (detail views): upcoming times, counters kept by Temporal, firings in progress. */
+function liveBlock(live: ScheduleSnapshot | undefined, row: PeriodicTaskRow) {
+  if (!live) return { next_runs: row.next_run_at ? [iso(row.next_run_at)] : [] };
+  return {
+    next_runs: live.nextActionTimes.slice(0, 10).map((d) => d.toISOString()),
+    schedule_info: {
+      paused: live.paused,
+      note: live.note,
+      actions_taken: live.numActionsTaken,
+      skipped_overlap: live.numActionsSkippedOverlap,
+      missed_catchup_window: live.numActionsMissedCatchupWindow,
+      running: live.runningWorkflowIds,
+      recent_runs: live.recentActions.map((a) => ({ task_id: a.workflowId, scheduled_at: a.scheduledAt.toISOString(), started_at: a.takenAt.toISOString() })),
+    },
+  };
+}
+
+/** A periodic task (seed 000 `periodic-tasks/`): its template task, its schedule and its run statistics. */
+export function serializePeriodicTask(
+  view: { row: PeriodicTaskRow; counts: PeriodicRunCounts; live?: ScheduleSnapshot },
+  temporal: { uiUrl: string; namespace: string },
+) {
+  const { row, counts, live } = view;
+  return {
+    id: row.id,
+    schedule_id: row.schedule_id,
+    name: row.name,
+    base_task: row.base_task_id ? { id: row.base_task_id, task_id: row.base_task_task_id } : null,
+    task_type: row.task_type,
+    priority: row.priority,
+    description: row.description,
+    context_data: row.context_data,
+    max_retries: row.max_retries,
+    timeout_minutes: row.timeout_minutes,
+    ...scheduleBlock(row, counts, temporal),
+    ...liveBlock(live, row),
+  };
+}
+
+/** A cron job (seed 000 `cron-jobs/`): a system-style job with a frequency, mapped to a real workflow type. */
+export function serializeCronJob(
+  view: { row: PeriodicTaskRow; counts: PeriodicRunCounts; live?: ScheduleSnapshot },
+  temporal: { uiUrl: string; namespace: string },
+) {
+  const { row, counts, live } = view;
+  return {
+    id: row.id,
+    schedule_id: row.schedule_id,
+    name: row.name,
+    frequency: row.frequency,
+    task_type: row.job_type,
+    workflow_type: row.task_type,
+    ...cronJobTiming(row),
+    description: row.description,
+    priority: row.priority,
+    config: row.context_data,
+    ...scheduleBlock(row, counts, temporal),
+    ...liveBlock(live, row),
+  };
+}
+
+/** time / day_of_week / day_of_month read back from the expression a frequency produced. */
+function cronJobTiming(row: PeriodicTaskRow) {
+  const parts = row.cron_expression.split(' ');
+  if (row.frequency === 'cron' || parts.length !== 5) return { time: null, day_of_week: null, day_of_month: null };
+  const [minute, hour, dom, , dow] = parts;
+  return {
+    time: `${hour!.padStart(2, '0')}:${minute!.padStart(2, '0')}`,
+    day_of_week: row.frequency === 'weekly' ? Number(dow) : null,
+    day_of_month: row.frequency === 'monthly' ? Number(dom) : null,
+  };
+}
