@@ -11,13 +11,17 @@ export const MAX_EVENTS_PER_CALENDAR = 500;
 /** A non-recurring range may span up to ten years; a yearly one less than a year. */
 const MAX_RANGE_DAYS = 3660;
 
+const START_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+const END_TIME = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
+const requiredString = (iss: { input: unknown }) => (iss.input === undefined ? 'This field is required' : 'Must be a string');
+
 const localDate = z
   .string({ error: 'Must be a date YYYY-MM-DD' })
   .refine((s) => isValidLocalDate(s) && s >= '1970-01-01', { error: 'Must be a valid date YYYY-MM-DD (1970 or later)' });
-const startTime = z.string({ error: 'Must be a time HH:MM' }).regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'Must be a time HH:MM (00:00 to 23:59)');
+const startTime = z.string({ error: 'Must be a time HH:MM' }).regex(START_TIME, 'Must be a time HH:MM (00:00 to 23:59)');
 const endTime = z
   .string({ error: 'Must be a time HH:MM' })
-  .regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'Must be a time HH:MM (00:00 to 24:00)');
+  .regex(END_TIME, 'Must be a time HH:MM (00:00 to 24:00)');
 const daysOfWeek = z
   .array(z.number({ error: 'Must be a day number 0 (Sunday) to 6 (Saturday)' }).int('Must be an integer').min(0, 'Must be 0 (Sunday) to 6 (Saturday)').max(6, 'Must be 0 (Sunday) to 6 (Saturday)'), {
     error: 'Must be a list of day numbers, 0 (Sunday) to 6 (Saturday)',
@@ -26,8 +30,10 @@ const daysOfWeek = z
   .refine((days) => new Set(days).size === days.length, { error: 'Days must not repeat' });
 
 const eventShape = {
-  kind: z.enum(CALENDAR_EVENT_KINDS as [CalendarEventKind, ...CalendarEventKind[]], { error: choices(CALENDAR_EVENT_KINDS) }),
-  name: z.string({ error: 'Must be a string' }).trim().min(1, 'Must not be empty').max(200, 'At most 200 characters'),
+  kind: z.enum(CALENDAR_EVENT_KINDS as [CalendarEventKind, ...CalendarEventKind[]], {
+    error: (iss) => (iss.input === undefined ? 'This field is required' : choices(CALENDAR_EVENT_KINDS)),
+  }),
+  name: z.string({ error: requiredString }).trim().min(1, 'Must not be empty').max(200, 'At most 200 characters'),
   start_date: localDate.nullable().optional(),
   end_date: localDate.nullable().optional(),
   start_time: startTime.nullable().optional(),
@@ -46,12 +52,23 @@ const KIND_LABEL: Record<CalendarEventKind, string> = {
   business_hours: 'business hours',
 };
 
-/** The rules that depend on the kind, each reported on its own field. */
-function checkEvent(e: EventFields, ctx: z.RefinementCtx) {
+/**
+ * The rules that depend on the kind, each reported on its own field. Zod runs this even when a field failed its own
+ * format check, so values that are not well-formed are left to that field's error and ignored here.
+ */
+function checkEvent(raw: EventFields, ctx: z.RefinementCtx) {
+  const e: EventFields = {
+    ...raw,
+    start_date: raw.start_date && !isValidLocalDate(raw.start_date) ? undefined : raw.start_date,
+    end_date: raw.end_date && !isValidLocalDate(raw.end_date) ? undefined : raw.end_date,
+    start_time: raw.start_time && !START_TIME.test(raw.start_time) ? undefined : raw.start_time,
+    end_time: raw.end_time && !END_TIME.test(raw.end_time) ? undefined : raw.end_time,
+  };
+  const malformed = (field: keyof EventFields) => raw[field] !== undefined && raw[field] !== null && (e[field] === undefined || e[field] === null);
   const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
   const label = KIND_LABEL[e.kind];
   const required = (field: keyof EventFields) => {
-    if (e[field] === undefined || e[field] === null) issue(field, `Required for ${label}`);
+    if ((e[field] === undefined || e[field] === null) && !malformed(field)) issue(field, `Required for ${label}`);
   };
   const forbidden = (field: keyof EventFields) => {
     if (e[field] !== undefined && e[field] !== null) issue(field, `Not allowed for ${label}`);
@@ -119,7 +136,7 @@ export const eventPatch = z
 export type EventPatch = z.infer<typeof eventPatch>;
 
 const calendarShape = {
-  name: z.string({ error: 'Must be a string' }).trim().min(1, 'Must not be empty').max(200, 'At most 200 characters'),
+  name: z.string({ error: requiredString }).trim().min(1, 'Must not be empty').max(200, 'At most 200 characters'),
   description: z.string({ error: 'Must be a string' }).max(5000, 'At most 5000 characters'),
   events: z.array(eventBody, { error: 'Must be a list of events' }).max(MAX_EVENTS_PER_CALENDAR, `At most ${MAX_EVENTS_PER_CALENDAR} events per calendar`),
 };
@@ -179,7 +196,7 @@ export const listEventsQuery = z
   .strict()
   .superRefine((q, ctx) => {
     if (q.until !== undefined && q.days !== undefined) ctx.addIssue({ code: 'custom', path: ['days'], message: 'Give until or days, not both' });
-    if (q.from && q.until) {
+    if (q.from && q.until && isValidLocalDate(q.from) && isValidLocalDate(q.until)) {
       const span = daysBetween(q.from, q.until);
       if (span < 0) ctx.addIssue({ code: 'custom', path: ['until'], message: 'Must be on or after from' });
       else if (span >= MAX_WINDOW_DAYS) ctx.addIssue({ code: 'custom', path: ['until'], message: `The period may cover at most ${MAX_WINDOW_DAYS} days` });
