@@ -65,7 +65,7 @@ export function schedulingRoutes(deps: SchedulingRouteDeps): Router<AppState> {
     ctx.body = {
       count: items.length,
       results: items.map((i) => ({
-        ...(i.row.kind === 'cron_job' ? cronJobJson({ row: i.row, counts: emptyCounts }) : periodicJson({ row: i.row, counts: emptyCounts })),
+        ...(i.row.kind === 'cron_job' ? cronJobJson(i) : periodicJson(i)),
         kind: i.row.kind,
         reason: i.reason,
         due_at: i.dueAt,
@@ -150,5 +150,3 @@ export function schedulingRoutes(deps: SchedulingRouteDeps): Router<AppState> {
   });
   return router;
 }
-
-const emptyCounts = { total_runs: 0, success_count: 0, failure_count: 0, missed_count: 0, running_count: 0 };

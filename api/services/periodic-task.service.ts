@@ -441,11 +441,14 @@ export class PeriodicTaskService {
         limit ?`,
       [brandId, grace, limit],
     );
+    const em = this.em();
     const out: ReadyItem[] = [];
     for (const r of rows) {
-      const row = await findPeriodicTask(this.em(), brandId, String(r.id), 'periodic').then((x) => x ?? findPeriodicTask(this.em(), brandId, String(r.id), 'cron_job'));
-      if (row) out.push({ row, reason: r.reason as ReadyItem['reason'], dueAt: new Date(r.due_at).toISOString(), overdueSeconds: Math.round(r.overdue_seconds) });
+      const row = (await findPeriodicTask(em, brandId, String(r.id), 'periodic')) ?? (await findPeriodicTask(em, brandId, String(r.id), 'cron_job'));
+      if (row) out.push({ row, counts: NO_RUNS, reason: r.reason as ReadyItem['reason'], dueAt: new Date(r.due_at).toISOString(), overdueSeconds: Math.round(r.overdue_seconds) });
     }
+    const counts = await runCounts(em, out.map((i) => i.row.schedule_id));
+    for (const item of out) item.counts = counts.get(item.row.schedule_id) ?? NO_RUNS;
     return out;
   }
 
@@ -705,6 +708,7 @@ export class PeriodicTaskService {
 
 export interface ReadyItem {
   row: PeriodicTaskRow;
+  counts: PeriodicRunCounts;
   reason: 'missed_run' | 'overdue_while_paused' | 'not_started';
   dueAt: string;
   overdueSeconds: number;

@@ -168,6 +168,35 @@ describe('recording histories', () => {
     await save('autoResumeJobsWorkflow-completed', autoResumeId);
   });
 
+  it('records schedule firings (a noop fired by a Schedule, and one missed past its catch-up window)', async () => {
+    const fire = async (name: string, body: Record<string, unknown>, status: string, beforeWorker?: boolean) => {
+      if (beforeWorker) await t.stopWorker();
+      const res = await t.http.post('/tasks/scheduled/periodic-tasks/').set(t.headers()).send({ task_type: 'noop', cron_expression: '*/2 * * * * *', ...body });
+      try {
+        if (beforeWorker) {
+          await new Promise((r) => setTimeout(r, 8000)); // the firing waits in the queue, past the grace and the window
+          await t.http.post(`/tasks/scheduled/periodic-tasks/${res.body.id}/toggle/`).set(t.headers()).send({ is_active: false });
+          await t.startWorker();
+        }
+        for (let i = 0; i < 300; i++) {
+          const runs = (await t.http.get(`/tasks/?schedule_id=${res.body.schedule_id}&ordering=scheduled_for`).set(t.headers())).body.results;
+          const done = runs.find((r: { status: string }) => r.status === status);
+          if (done) {
+            await new Promise((r) => setTimeout(r, 300));
+            await save(name, done.task_id);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error(`no ${status} firing of ${name}`);
+      } finally {
+        await t.client.schedule.getHandle(res.body.schedule_id).delete();
+      }
+    };
+    await fire('noop-schedule-firing', {}, 'completed');
+    await fire('noop-schedule-missed', { catchup_window_seconds: 0 }, 'failed', true);
+  });
+
   it('records the platform types (noop, http_request, data_export, reconciler)', async () => {
     await runTask('noop-completed', { task_type: 'noop', context_data: { duration_ms: 300 } }, ['completed']);
     await runTask('noop-failed', { task_type: 'noop', context_data: { fail_message: 'boom' } }, ['failed']);
