@@ -45,7 +45,7 @@ import {
   type CalendarEventRow,
   type CalendarOccurrence,
 } from './calendar-spec';
-import { nextRuns, normalizeCron } from './cron.service';
+import { nextRuns, normalizeCron, offsetMinutesAt } from './cron.service';
 import type { PeriodicTaskService } from './periodic-task.service';
 import type { Actor } from './task.service';
 
@@ -70,10 +70,8 @@ export interface SuppressedRun {
 
 /** Runs listed per occurrence and schedule at most (an every-minute schedule over a long closure is summarised). */
 const MAX_SUPPRESSED_PER_OCCURRENCE = 200;
-/** Runs examined per schedule for the whole period (business-hours counts). */
-const MAX_RUNS_PER_SCHEDULE = 5000;
-/** Local wall-clock offsets lie between UTC-12 and UTC+14: this margin turns a local time into a safe UTC bound. */
-const MAX_OFFSET_MS = 14 * 3_600_000;
+/** Runs listed per schedule for the whole period (counts, business hours); beyond, occurrences are scanned one by one. */
+const MAX_RUNS_PER_SCHEDULE = 2000;
 
 const calendarNotFound = () => new AppError(ErrorCode.CALENDAR_NOT_FOUND, 404, 'Calendar not found');
 const eventNotFound = () => new AppError(ErrorCode.NOT_FOUND, 404, 'Calendar event not found');
@@ -315,15 +313,19 @@ export class CalendarService {
     const windowStart = `${from}T00:00`;
     const windowEnd = `${addLocalDays(until, 1)}T00:00`;
 
-    const perSchedule = schedules.map((s) => {
-      const runs = scheduleRuns(s, windowStart, windowEnd, MAX_RUNS_PER_SCHEDULE);
-      return { s, runs };
-    });
+    const inOccurrence = (o: CalendarOccurrence, local: string) => local >= o.starts_at_local && local < o.ends_at_local;
+    // One pass over the period per schedule; only a schedule with more runs than that is scanned occurrence by occurrence.
+    const perSchedule = schedules.map((s) => ({ s, period: scheduleRuns(s, windowStart, windowEnd, MAX_RUNS_PER_SCHEDULE) }));
     const results = occurrences.map((o) => {
       const suppressed: SuppressedRun[] = [];
       let truncated = false;
-      for (const { s } of perSchedule) {
-        const runs = scheduleRuns(s, o.starts_at_local, o.ends_at_local, MAX_SUPPRESSED_PER_OCCURRENCE);
+      for (const { s, period } of perSchedule) {
+        const runs = period.truncated
+          ? scheduleRuns(s, o.starts_at_local, o.ends_at_local, MAX_SUPPRESSED_PER_OCCURRENCE)
+          : (() => {
+              const inside = period.runs.filter((r) => inOccurrence(o, r.local));
+              return { runs: inside.slice(0, MAX_SUPPRESSED_PER_OCCURRENCE), truncated: inside.length > MAX_SUPPRESSED_PER_OCCURRENCE };
+            })();
         truncated ||= runs.truncated;
         for (const r of runs.runs) suppressed.push({ periodic_task_id: s.id, name: s.name, scheduled_at: r.at });
       }
@@ -339,21 +341,18 @@ export class CalendarService {
       previous: null,
       results,
       business_hours: hours,
-      schedules: perSchedule.map(({ s, runs }) => {
-        const inWindows = (local: string) => occurrences.some((o) => local >= o.starts_at_local && local < o.ends_at_local);
-        const suppressed = runs.runs.filter((r) => inWindows(r.local) || outsideBusinessHours(rows, r.local)).length;
-        return {
-          periodic_task_id: s.id,
-          schedule_id: s.schedule_id,
-          name: s.name,
-          cron_expression: s.cron_expression,
-          timezone: s.timezone,
-          is_active: s.is_active,
-          runs_in_period: runs.runs.length,
-          suppressed_runs_in_period: suppressed,
-          truncated: runs.truncated,
-        };
-      }),
+      schedules: perSchedule.map(({ s, period }) => ({
+        periodic_task_id: s.id,
+        schedule_id: s.schedule_id,
+        name: s.name,
+        cron_expression: s.cron_expression,
+        timezone: s.timezone,
+        is_active: s.is_active,
+        /** Counted over the first MAX_RUNS_PER_SCHEDULE runs of the period (`truncated` beyond). */
+        runs_in_period: period.runs.length,
+        suppressed_runs_in_period: period.runs.filter((r) => occurrences.some((o) => inOccurrence(o, r.local)) || outsideBusinessHours(rows, r.local)).length,
+        truncated: period.truncated,
+      })),
       events: events.map(serializeEvent),
     };
   }
@@ -414,8 +413,8 @@ export function scheduleRuns(
   }
   const startAt = s.start_at ? new Date(s.start_at).getTime() : -Infinity;
   const endAt = s.end_at ? new Date(s.end_at).getTime() : Infinity;
-  const stop = Math.min(Date.parse(`${endLocal}:00Z`) + MAX_OFFSET_MS, endAt);
-  let from = new Date(Math.max(Date.parse(`${startLocal}:00Z`) - MAX_OFFSET_MS, startAt) - 1);
+  const stop = Math.min(utcBounds(endLocal, s.timezone)[1], endAt);
+  let from = new Date(Math.max(utcBounds(startLocal, s.timezone)[0], startAt) - 1);
   const runs: { at: string; local: string }[] = [];
   for (;;) {
     let batch: string[];
@@ -437,6 +436,19 @@ export function scheduleRuns(
     from = new Date(Date.parse(batch.at(-1)!));
   }
   return { runs, truncated: false };
+}
+
+/**
+ * The instants whose wall-clock time in `timezone` is the local minute (two at a fall-back, none in a spring-forward
+ * gap): [earliest, latest] of the candidates, enough to bound a scan of local times.
+ */
+function utcBounds(local: string, timezone: string): [number, number] {
+  const asUtc = Date.parse(`${local}:00Z`);
+  // The instant lies within ±14 h of `asUtc`; every offset in force there (one, or two around a change) is a candidate.
+  const offsets = new Set<number>();
+  for (let h = -15; h <= 15; h++) offsets.add(offsetMinutesAt(new Date(asUtc + h * 3_600_000), timezone));
+  const candidates = [...offsets].map((o) => asUtc - o * 60_000);
+  return [Math.min(...candidates), Math.max(...candidates)];
 }
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);

@@ -6,6 +6,7 @@ import {
   skipSpecsFor,
   type CalendarEventRow,
 } from '../../api/services/calendar-spec';
+import { scheduleRuns } from '../../api/services/calendar.service';
 
 /**
  * Pure tests of the calendar → skip-spec translation. A reference matcher evaluates specs the way Temporal does (every
@@ -273,5 +274,37 @@ describe('eventOccurrences', () => {
         recurring_weekly: { days_of_week: [1, 3, 5], day_names: ['MONDAY', 'WEDNESDAY', 'FRIDAY'], start_time: '09:00', end_time: '18:00' },
       },
     ]);
+  });
+});
+
+describe('scheduleRuns (the runs an occurrence suppresses)', () => {
+  const daily = { cron_expression: '0 9 * * *', timezone: 'Europe/Paris', start_at: null, end_at: null };
+
+  it('lists the runs whose local time is inside the window, in the schedule’s own timezone', () => {
+    expect(scheduleRuns(daily, '2030-12-25T00:00', '2030-12-26T00:00', 10)).toEqual({
+      runs: [{ at: '2030-12-25T09:00:00+01:00', local: '2030-12-25T09:00' }],
+      truncated: false,
+    });
+    const tokyo = scheduleRuns({ ...daily, timezone: 'Asia/Tokyo' }, '2030-12-25T00:00', '2030-12-27T00:00', 10);
+    expect(tokyo.runs.map((r) => r.at)).toEqual(['2030-12-25T09:00:00+09:00', '2030-12-26T09:00:00+09:00']);
+    const la = scheduleRuns({ ...daily, cron_expression: '0 23 * * *', timezone: 'America/Los_Angeles' }, '2030-07-04T00:00', '2030-07-05T00:00', 10);
+    expect(la.runs.map((r) => r.at)).toEqual(['2030-07-04T23:00:00-07:00']);
+  });
+
+  it('ends are exclusive, start/end dates of the schedule apply, and the list is capped', () => {
+    const every5 = { ...daily, cron_expression: '*/5 * * * *' };
+    expect(scheduleRuns(every5, '2030-06-10T10:00', '2030-06-10T11:00', 100).runs).toHaveLength(12);
+    expect(scheduleRuns(every5, '2030-06-10T10:00', '2030-06-10T11:00', 5)).toMatchObject({ truncated: true, runs: { length: 5 } });
+    const bounded = scheduleRuns({ ...every5, start_at: '2030-06-10T08:30:00Z', end_at: '2030-06-10T08:45:00Z' }, '2030-06-10T10:00', '2030-06-10T11:00', 100);
+    expect(bounded.runs.map((r) => r.local)).toEqual(['2030-06-10T10:30', '2030-06-10T10:35', '2030-06-10T10:40', '2030-06-10T10:45']);
+    expect(scheduleRuns({ ...daily, cron_expression: 'not a cron' }, '2030-06-10T00:00', '2030-06-11T00:00', 10)).toEqual({ runs: [], truncated: false });
+  });
+
+  it('a fall-back night: runs of the repeated hour are inside a window that covers it', () => {
+    const hourly = { ...daily, cron_expression: '0 * * * *' };
+    const runs = scheduleRuns(hourly, '2030-10-27T01:00', '2030-10-27T04:00', 10).runs.map((r) => r.at);
+    expect(runs[0]).toBe('2030-10-27T01:00:00+02:00');
+    expect(runs.at(-1)).toBe('2030-10-27T03:00:00+01:00');
+    expect(runs).toContain('2030-10-27T02:00:00+02:00');
   });
 });
