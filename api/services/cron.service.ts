@@ -245,8 +245,8 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 /**
- * Offset changes in [from, from + days): scanned hour by hour, then each narrowed by binary search to the first
- * minute of the new offset. `at` is that minute in UTC.
+ * Offset changes in [from, from + days): scanned in steps of 6 hours (no zone changes its offset twice within 6 hours),
+ * then each narrowed by binary search to the first minute of the new offset. `at` is that minute in UTC.
  */
 export function dstTransitions(timezone: string, from: Date, days = 366): DstTransition[] {
   const out: DstTransition[] = [];
@@ -254,7 +254,7 @@ export function dstTransitions(timezone: string, from: Date, days = 366): DstTra
   const end = start + days * 24 * HOUR;
   let prev = offsetMinutesAt(new Date(start), timezone);
   for (let t = start; t < end; ) {
-    const next = Math.min(t + HOUR, end);
+    const next = Math.min(t + 6 * HOUR, end);
     const off = offsetMinutesAt(new Date(next), timezone);
     if (off !== prev) {
       let lo = t; // still the old offset

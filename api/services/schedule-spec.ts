@@ -1,6 +1,6 @@
 import type { CalendarSpec } from '@temporalio/client';
 import { CronExpressionParser } from 'cron-parser';
-import { dstTransitions, type NormalizedCron } from './cron.service';
+import { dstTransitions, type DstTransition, type NormalizedCron } from './cron.service';
 
 /**
  * Pure translation of our schedule definition into a Temporal ScheduleSpec's parts. No I/O.
@@ -25,9 +25,9 @@ const MONTHS = ['JANUARY', 'FEBRUARY', 'MARCH', 'APRIL', 'MAY', 'JUNE', 'JULY', 
  * calendar entry, unless that moved time is already a match (no duplicate for `*\/5 * * * *`). The fall-back repeat
  * needs nothing: Temporal fires a repeated local time once.
  */
-export function dstCompensation(cron: NormalizedCron, timezone: string, from: Date, days = 730): CalendarSpec[] {
+export function dstCompensation(cron: NormalizedCron, timezone: string, from: Date, days = DST_HORIZON_DAYS): CalendarSpec[] {
   const out = new Map<string, CalendarSpec>();
-  for (const t of dstTransitions(timezone, from, days)) {
+  for (const t of transitionsFrom(timezone, from, days)) {
     const gapMinutes = offsetOf(t.offset_after) - offsetOf(t.offset_before);
     if (gapMinutes <= 0) continue; // fall back: a repeated hour, not a gap
     // The gap in naive local time (local wall clock read as if it were UTC): [at + before, at + before + gap).
@@ -52,6 +52,22 @@ export function dstCompensation(cron: NormalizedCron, timezone: string, from: Da
     }
   }
   return [...out.values()];
+}
+
+/** Ten years of compensation entries: a handful per schedule, and only for expressions that hit a gap. */
+const DST_HORIZON_DAYS = 3650;
+const transitionCache = new Map<string, { day: string; transitions: DstTransition[] }>();
+
+/** A zone's offset changes over the horizon, computed once per zone and UTC day (the scan costs tens of ms). */
+function transitionsFrom(timezone: string, from: Date, days: number): DstTransition[] {
+  const day = from.toISOString().slice(0, 10);
+  const key = `${timezone}|${days}`;
+  let hit = transitionCache.get(key);
+  if (!hit || hit.day !== day) {
+    hit = { day, transitions: dstTransitions(timezone, new Date(`${day}T00:00:00Z`), days + 1) };
+    transitionCache.set(key, hit);
+  }
+  return hit.transitions.filter((t) => Date.parse(t.at) >= from.getTime());
 }
 
 function matchesNaive(expression: string, at: Date): boolean {
