@@ -10,12 +10,14 @@ import { requestContext } from './middleware/request-context';
 import type { AppState } from './middleware/state';
 import { healthRoutes } from './routes/health.routes';
 import { persistentJobRoutes } from './routes/persistent-jobs.routes';
+import { scheduleAnalysisRoutes } from './routes/schedule-analysis.routes';
 import { schedulingRoutes } from './routes/scheduling.routes';
 import { taskRoutes } from './routes/tasks.routes';
 import { IdentityService } from './services/identity.service';
 import { PersistentJobService } from './services/persistent-job.service';
 import { CronJobService } from './services/cron-job.service';
 import { PeriodicTaskService } from './services/periodic-task.service';
+import { ScheduleAnalysisService } from './services/schedule-analysis.service';
 import { TaskService } from './services/task.service';
 import { JobWorkflowGateway } from './temporal/job-workflows';
 import { ScheduleGateway } from './temporal/schedules';
@@ -62,7 +64,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     cronJobs: new CronJobService(periodic),
     config,
     // @scheduling-extra (calendar and analysis routes: add a registration function to this list)
-    extra: [],
+    extra: [scheduleAnalysisRoutes(new ScheduleAnalysisService({ orm, periodic, schedules: new ScheduleGateway(temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE), config }))],
   });
   app.use(schedulingRouter.routes());
   app.use(schedulingRouter.allowedMethods());

@@ -1,0 +1,38 @@
+import type Router from '@koa/router';
+import type { AppState } from '../middleware/state';
+import { kindQuery, optimizeBody, performanceQuery, statsQuery } from '../schemas/schedule-analysis.schemas';
+import { parseOrThrow } from '../schemas/zod-errors';
+import type { ScheduleAnalysisService } from '../services/schedule-analysis.service';
+import { actorOf, pageLink } from './route-context';
+
+const BASE = '/tasks/scheduled/periodic-tasks';
+const both = (path: string) => [path, `${path}/`];
+
+/**
+ * task_scheduling (seed 000): `stats/`, `performance-analysis/` and `optimize-schedules/`, over the brand's periodic
+ * tasks and cron jobs (`?kind=periodic|cron_job` narrows). Registered on the scheduling router before its `{id}` routes.
+ */
+export function scheduleAnalysisRoutes(service: ScheduleAnalysisService): (router: Router<AppState>) => void {
+  return (router) => {
+    router.get(both(`${BASE}/stats`), async (ctx) => {
+      ctx.body = await service.stats(ctx.state.brand.id, parseOrThrow(statsQuery, ctx.query));
+    });
+
+    router.get(both(`${BASE}/performance-analysis`), async (ctx) => {
+      const r = await service.performance(ctx.state.brand.id, parseOrThrow(performanceQuery, ctx.query));
+      ctx.body = {
+        count: r.count,
+        next: r.page * r.pageSize < r.count ? pageLink(ctx, r.page + 1) : null,
+        previous: r.page > 1 ? pageLink(ctx, r.page - 1) : null,
+        period: r.period,
+        since: r.since,
+        results: r.results,
+      };
+    });
+
+    router.post(both(`${BASE}/optimize-schedules`), async (ctx) => {
+      const { kind } = parseOrThrow(kindQuery, ctx.query);
+      ctx.body = await service.optimize(actorOf(ctx), kind, parseOrThrow(optimizeBody, ctx.request.body ?? {}));
+    });
+  };
+}
