@@ -8,6 +8,7 @@ import { brandScope } from './middleware/brand-scope';
 import { errorHandler, type Logger } from './middleware/error-handler';
 import { requestContext } from './middleware/request-context';
 import type { AppState } from './middleware/state';
+import { calendarRoutes } from './routes/calendars.routes';
 import { healthRoutes } from './routes/health.routes';
 import { persistentJobRoutes } from './routes/persistent-jobs.routes';
 import { scheduleAnalysisRoutes } from './routes/schedule-analysis.routes';
@@ -15,6 +16,7 @@ import { schedulingRoutes } from './routes/scheduling.routes';
 import { taskRoutes } from './routes/tasks.routes';
 import { IdentityService } from './services/identity.service';
 import { PersistentJobService } from './services/persistent-job.service';
+import { CalendarService } from './services/calendar.service';
 import { CronJobService } from './services/cron-job.service';
 import { PeriodicTaskService } from './services/periodic-task.service';
 import { ScheduleAnalysisService } from './services/schedule-analysis.service';
@@ -58,13 +60,17 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const jobRouter = persistentJobRoutes(jobService, orm, config);
   app.use(jobRouter.routes());
   app.use(jobRouter.allowedMethods());
-  const periodic = new PeriodicTaskService({ orm, schedules: new ScheduleGateway(temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE), config });
+  const schedules = new ScheduleGateway(temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE);
+  const periodic = new PeriodicTaskService({ orm, schedules, config });
   const schedulingRouter = schedulingRoutes({
     periodic,
     cronJobs: new CronJobService(periodic),
     config,
     // @scheduling-extra (calendar and analysis routes: add a registration function to this list)
-    extra: [scheduleAnalysisRoutes(new ScheduleAnalysisService({ orm, periodic, schedules: new ScheduleGateway(temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE), config }))],
+    extra: [
+      (router) => calendarRoutes(router, new CalendarService({ orm, config, periodic })),
+      scheduleAnalysisRoutes(new ScheduleAnalysisService({ orm, periodic, schedules, config })),
+    ],
   });
   app.use(schedulingRouter.routes());
   app.use(schedulingRouter.allowedMethods());

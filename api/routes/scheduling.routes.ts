@@ -89,7 +89,7 @@ export function schedulingRoutes(deps: SchedulingRouteDeps): Router<AppState> {
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.status = replayed ? 200 : 201;
     ctx.set('Location', `${BASE}/${view.row.id}/`);
-    ctx.body = periodicJson(await periodic.get(ctx.state.brand.id, String(view.row.id), 'periodic'));
+    ctx.body = periodicJson(view);
   });
   router.get(both(`${BASE}/:id`), async (ctx) => {
     ctx.body = periodicJson(await periodic.get(ctx.state.brand.id, ctx.params.id!, 'periodic'));
@@ -124,7 +124,7 @@ export function schedulingRoutes(deps: SchedulingRouteDeps): Router<AppState> {
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.status = replayed ? 200 : 201;
     ctx.set('Location', `${CRON_JOBS}/${view.row.id}/`);
-    ctx.body = cronJobJson(await periodic.get(ctx.state.brand.id, String(view.row.id), 'cron_job'));
+    ctx.body = cronJobJson(view);
   });
   router.get(both(`${CRON_JOBS}/:id`), async (ctx) => {
     ctx.body = cronJobJson(await periodic.get(ctx.state.brand.id, ctx.params.id!, 'cron_job'));

@@ -10,12 +10,21 @@ function successRate(c: PeriodicRunCounts): number | null {
   return finished > 0 ? Math.round((c.success_count / finished) * 1000) / 10 : null;
 }
 
+const descriptions = new Map<string, ReturnType<typeof describeCron> | null>();
+
+/** cronstrue's English and French text, cached per expression (a list page repeats the same few expressions). */
 function description(expression: string) {
-  try {
-    return describeCron(normalizeCron(expression).normalized);
-  } catch {
-    return null;
+  let d = descriptions.get(expression);
+  if (d === undefined) {
+    try {
+      d = describeCron(normalizeCron(expression).normalized);
+    } catch {
+      d = null;
+    }
+    if (descriptions.size >= 5000) descriptions.clear();
+    descriptions.set(expression, d);
   }
+  return d;
 }
 
 function scheduleBlock(row: PeriodicTaskRow, counts: PeriodicRunCounts, temporal: { uiUrl: string; namespace: string }) {
@@ -54,8 +63,8 @@ function scheduleBlock(row: PeriodicTaskRow, counts: PeriodicRunCounts, temporal
 }
 
 /** What the Schedule itself says (detail views): upcoming times, counters kept by Temporal, firings in progress. */
-function liveBlock(live: ScheduleSnapshot | undefined, row: PeriodicTaskRow) {
-  if (!live) return { next_runs: row.next_run_at ? [iso(row.next_run_at)] : [] };
+function liveBlock(live: ScheduleSnapshot | undefined, row: PeriodicTaskRow, upcoming?: string[]) {
+  if (!live) return { next_runs: upcoming ?? (row.next_run_at ? [iso(row.next_run_at)] : []) };
   return {
     next_runs: live.nextActionTimes.slice(0, 10).map((d) => d.toISOString()),
     schedule_info: {
@@ -72,10 +81,10 @@ function liveBlock(live: ScheduleSnapshot | undefined, row: PeriodicTaskRow) {
 
 /** A periodic task (seed 000 `periodic-tasks/`): its template task, its schedule and its run statistics. */
 export function serializePeriodicTask(
-  view: { row: PeriodicTaskRow; counts: PeriodicRunCounts; live?: ScheduleSnapshot },
+  view: { row: PeriodicTaskRow; counts: PeriodicRunCounts; live?: ScheduleSnapshot; upcoming?: string[] },
   temporal: { uiUrl: string; namespace: string },
 ) {
-  const { row, counts, live } = view;
+  const { row, counts, live, upcoming } = view;
   return {
     id: row.id,
     schedule_id: row.schedule_id,
@@ -88,16 +97,16 @@ export function serializePeriodicTask(
     max_retries: row.max_retries,
     timeout_minutes: row.timeout_minutes,
     ...scheduleBlock(row, counts, temporal),
-    ...liveBlock(live, row),
+    ...liveBlock(live, row, upcoming),
   };
 }
 
 /** A cron job (seed 000 `cron-jobs/`): a system-style job with a frequency, mapped to a real workflow type. */
 export function serializeCronJob(
-  view: { row: PeriodicTaskRow; counts: PeriodicRunCounts; live?: ScheduleSnapshot },
+  view: { row: PeriodicTaskRow; counts: PeriodicRunCounts; live?: ScheduleSnapshot; upcoming?: string[] },
   temporal: { uiUrl: string; namespace: string },
 ) {
-  const { row, counts, live } = view;
+  const { row, counts, live, upcoming } = view;
   return {
     id: row.id,
     schedule_id: row.schedule_id,
@@ -110,7 +119,7 @@ export function serializeCronJob(
     priority: row.priority,
     config: row.context_data,
     ...scheduleBlock(row, counts, temporal),
-    ...liveBlock(live, row),
+    ...liveBlock(live, row, upcoming),
   };
 }
 

@@ -87,6 +87,7 @@ const cronJobFields = {
   config: contextData,
   overlap_policy: overlap,
   catchup_window_seconds: z.number().int().min(0).max(7 * 86_400),
+  jitter_seconds: z.number().int().min(0).max(3_600),
   calendars: z.array(z.number().int().min(1).max(2_147_483_647)).max(20),
   is_active: z.boolean(),
 };

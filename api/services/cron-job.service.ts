@@ -72,7 +72,7 @@ export class CronJobService {
         endAt: null,
         overlapPolicy: body.overlap_policy ?? 'skip',
         catchupWindowSeconds: body.catchup_window_seconds ?? 3600,
-        jitterSeconds: 0,
+        jitterSeconds: body.jitter_seconds ?? 0,
         calendarIds: [...new Set(body.calendars ?? [])],
         isActive: body.is_active ?? true,
         note: null,
@@ -110,6 +110,7 @@ function bodyOf(row: PeriodicTaskRow): CronJobBody {
     config: row.context_data,
     overlap_policy: row.overlap_policy as CronJobBody['overlap_policy'] & string,
     catchup_window_seconds: row.catchup_window_seconds,
+    jitter_seconds: row.jitter_seconds,
     calendars: row.calendar_ids,
     is_active: row.is_active,
   };

@@ -66,9 +66,19 @@ const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/;
  * Returns the runtime's spelling of an IANA time zone name, or throws TIMEZONE_INVALID. Offsets such as "+01:00"
  * are refused on purpose: a schedule needs a zone with rules, not a fixed offset.
  */
+const resolvedZones = new Map<string, string>();
+
 export function resolveTimezone(timezone: unknown, field = 'timezone'): string {
   if (typeof timezone !== 'string' || timezone.trim() === '') throw timezoneInvalid('A timezone is required, e.g. Europe/Paris', field);
   const name = timezone.trim();
+  const known = resolvedZones.get(name);
+  if (known) return known;
+  const resolved = resolveZoneName(name, field);
+  if (resolvedZones.size < 1000) resolvedZones.set(name, resolved);
+  return resolved;
+}
+
+function resolveZoneName(name: string, field: string): string {
   if (!IANA_NAME.test(name)) throw timezoneInvalid(`Unknown timezone "${name}": use an IANA name such as Europe/Paris`, field);
   try {
     const resolved = new Intl.DateTimeFormat(undefined, { timeZone: name }).resolvedOptions().timeZone;
@@ -162,6 +172,17 @@ export function nextRuns(normalized: string, timezone: string, count: number, fr
     out.push(formatInZone(new Date(at), timezone));
   }
   return out;
+}
+
+/**
+ * The checks of validate-cron without its descriptions: INVALID_CRON_EXPRESSION (with the field at fault) or
+ * FREQUENCY_NOT_SUPPORTED, and "never fires". Returns the normalized expression. Used on every schedule write.
+ */
+export function checkCron(expression: string): NormalizedCron {
+  const cron = normalizeCron(expression);
+  const it = parse(cron.normalized, 'UTC', new Date(0));
+  if (!it.hasNext()) throw invalidCron('The expression never fires');
+  return cron;
 }
 
 export function validateCron(input: { cron_expression: string; timezone: string; count: number; from?: string }): CronValidation {

@@ -169,9 +169,12 @@ export interface PeriodicTaskWrite {
   calendarIds: number[];
 }
 
-/** Inserts the row (and its calendar links) unless the schedule id already has one; returns the id, or null. */
+/**
+ * Inserts the row (and its calendar links) unless the schedule id already has one; returns the id, or null. One
+ * statement when there are no calendars (creating schedules is on the hot path of bulk provisioning).
+ */
 export async function insertPeriodicTask(em: EntityManager, w: PeriodicTaskWrite): Promise<number | null> {
-  return em.transactional(async (tx) => {
+  const insert = async (tx: EntityManager) => {
     const rows = await tx.execute<{ id: number }[]>(
       `insert into periodic_tasks (schedule_id, kind, brand_id, created_by_id, name, base_task_id, task_type, priority, description,
                                    context_data, max_retries, timeout_minutes, cron_expression, frequency, job_type, timezone,
@@ -187,9 +190,10 @@ export async function insertPeriodicTask(em: EntityManager, w: PeriodicTaskWrite
       ],
     );
     const id = rows[0]?.id ?? null;
-    if (id !== null) await setCalendars(tx, id, w.calendarIds);
+    if (id !== null && w.calendarIds.length) await insertCalendarLinks(tx, id, w.calendarIds);
     return id;
-  });
+  };
+  return w.calendarIds.length ? em.transactional(insert) : insert(em);
 }
 
 export async function updatePeriodicTask(em: EntityManager, id: number, w: Omit<PeriodicTaskWrite, 'scheduleId' | 'kind' | 'brandId' | 'createdById'>): Promise<void> {
@@ -215,12 +219,14 @@ async function setCalendars(em: EntityManager, id: number, calendarIds: number[]
     `delete from periodic_task_calendars where periodic_task_id = ?${calendarIds.length ? ` and calendar_id not in (${placeholders(calendarIds)})` : ''}`,
     [id, ...calendarIds],
   );
-  if (calendarIds.length) {
-    await em.execute(
-      `insert into periodic_task_calendars (periodic_task_id, calendar_id) values ${calendarIds.map(() => '(?, ?)').join(', ')} on conflict do nothing`,
-      calendarIds.flatMap((c) => [id, c]),
-    );
-  }
+  if (calendarIds.length) await insertCalendarLinks(em, id, calendarIds);
+}
+
+async function insertCalendarLinks(em: EntityManager, id: number, calendarIds: number[]): Promise<void> {
+  await em.execute(
+    `insert into periodic_task_calendars (periodic_task_id, calendar_id) values ${calendarIds.map(() => '(?, ?)').join(', ')} on conflict do nothing`,
+    calendarIds.flatMap((c) => [id, c]),
+  );
 }
 
 export async function setPausedState(em: EntityManager, id: number, isActive: boolean, note: string | null, nextRunAt: string | null): Promise<void> {

@@ -1,13 +1,6 @@
 import { msNumberToTs, tsToDate } from '@temporalio/common/lib/time';
 import type { CalendarSpecDescription } from '@temporalio/client';
 import { formatInZone } from '../../api/services/cron.service';
-import Router from '@koa/router';
-import request from 'supertest';
-import type { AppState } from '../../api/middleware/state';
-import { calendarRoutes } from '../../api/routes/calendars.routes';
-import { CalendarService } from '../../api/services/calendar.service';
-import { PeriodicTaskService } from '../../api/services/periodic-task.service';
-import { ScheduleGateway } from '../../api/temporal/schedules';
 import { createTestContext, type TestContext } from '../support/harness';
 
 const BASE = '/tasks/scheduled/calendars';
@@ -22,14 +15,6 @@ describe('business calendars (/tasks/scheduled/calendars/)', () => {
 
   beforeAll(async () => {
     t = await createTestContext({ worker: false });
-    // TEMPORARY until app.ts registers the calendar routes.
-    if ((await t.http.get(`${BASE}/`).set(t.headers())).status === 404) {
-      const periodic = new PeriodicTaskService({ orm: t.orm, schedules: new ScheduleGateway(t.client, t.config.TEMPORAL_TASK_QUEUE, t.config.TEMPORAL_NAMESPACE), config: t.config });
-      const router = new Router<AppState>({ strict: false });
-      calendarRoutes(router, new CalendarService({ orm: t.orm, config: t.config, periodic }));
-      t.app.use(router.routes());
-      t.http = request.agent(t.app.callback());
-    }
   });
   afterAll(async () => {
     for (const id of schedules) await t.client.schedule.getHandle(id).delete().catch(() => undefined);

@@ -111,6 +111,9 @@ describe('periodic tasks on Temporal Schedules (real Temporal and PostgreSQL)', 
     expect((await list(`base_task=${base.body.id}`)).count).toBe(1);
     expect((await list('search=two%20seconds')).results[0].id).toBe(res.body.id);
     await api.toggle(res.body.id, { is_active: false });
+    // A PATCH keeps what it does not name, including the link to the base task.
+    const renamed = await t.http.patch(`/tasks/scheduled/periodic-tasks/${res.body.id}/`).set(t.headers()).send({ name: 'renamed' });
+    expect(renamed.body).toMatchObject({ name: 'renamed', base_task: { id: base.body.id }, is_active: false, cron_expression: '*/2 * * * * *', priority: 'high' });
   });
 
   it('overlap skip never runs two firings at once; buffer_one makes the next one wait', async () => {
