@@ -90,6 +90,8 @@ export interface PeriodicView {
 }
 
 const NO_RUNS: PeriodicRunCounts = { total_runs: 0, success_count: 0, failure_count: 0, missed_count: 0, running_count: 0 };
+/** How many next runs a write answers with (the cron library's; reads show Temporal's own). */
+const UPCOMING_RUNS = 3;
 /** How long execute-now waits for the Schedule to report the firing it started. */
 const TRIGGER_WAIT_MS = 5_000;
 
@@ -247,9 +249,23 @@ export class PeriodicTaskService {
     }
     const definition = await this.definitionOf(em, actor.brandId, actor.userId, scheduleId, draft);
     const write = this.writeOf(scheduleId, actor, draft);
-    const [created, inserted] = await Promise.allSettled([this.deps.schedules.create(definition), insertPeriodicTask(em, write)]);
+    const action = draft.kind === 'cron_job' ? 'cron_job' : 'periodic_task';
+    const audit = {
+      actorId: actor.userId,
+      brandId: actor.brandId,
+      action: `${action}.create`,
+      targetType: 'schedule',
+      targetId: scheduleId,
+      details: { name: draft.name, cron_expression: draft.cronExpression, timezone: draft.timezone, task_type: draft.taskType },
+      requestId: actor.requestId,
+    };
+    const [created, inserted] = await Promise.allSettled([this.deps.schedules.create(definition), insertPeriodicTask(em, write, audit)]);
     if (created.status === 'rejected') {
-      if (inserted.status === 'fulfilled' && inserted.value !== null) await undeleteUnconfirmed(em, scheduleId);
+      if (inserted.status === 'fulfilled' && inserted.value !== null) {
+        // The row (and its create audit row, append-only) went in with the attempt: remove the row, record the outcome.
+        await undeleteUnconfirmed(em, scheduleId);
+        await insertAudit(em, { ...audit, action: `${action}.create_failed`, details: { ...audit.details, reason: String((created.reason as Error)?.message ?? created.reason) } });
+      }
       throw refusedByTemporal(created.reason);
     }
     if (inserted.status === 'rejected') {
@@ -262,15 +278,6 @@ export class PeriodicTaskService {
       if (!row) throw notFound(draft.kind);
       return { view: await this.viewOf(row), replayed: created.value.alreadyExisted };
     }
-    await insertAudit(em, {
-      actorId: actor.userId,
-      brandId: actor.brandId,
-      action: `${draft.kind === 'cron_job' ? 'cron_job' : 'periodic_task'}.create`,
-      targetType: 'schedule',
-      targetId: scheduleId,
-      details: { id: inserted.value, name: draft.name, cron_expression: draft.cronExpression, timezone: draft.timezone, task_type: draft.taskType },
-      requestId: actor.requestId,
-    });
     const now = new Date().toISOString();
     const row: PeriodicTaskRow = {
       id: inserted.value,
@@ -615,7 +622,7 @@ export class PeriodicTaskService {
       throw AppError.validation({ end_at: ['Must be after start_at'] });
     }
     const from = new Date(Math.max(now, draft.startAt ? Date.parse(draft.startAt) - 1 : 0));
-    const upcoming = nextRuns(cron.normalized, draft.timezone, 5, from).filter((at) => !draft.endAt || Date.parse(at) <= Date.parse(draft.endAt));
+    const upcoming = nextRuns(cron.normalized, draft.timezone, UPCOMING_RUNS, from).filter((at) => !draft.endAt || Date.parse(at) <= Date.parse(draft.endAt));
     const next = upcoming[0];
     if (!next) {
       throw AppError.validation(

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { LastRunStatus } from '../../workflows/contracts/schedules';
+import type { AuditEntry } from './audit.repository';
 
 /**
  * The mirror of Temporal Schedules (periodic tasks and cron jobs), one function per data operation. Temporal holds the
@@ -170,23 +171,33 @@ export interface PeriodicTaskWrite {
 }
 
 /**
- * Inserts the row (and its calendar links) unless the schedule id already has one; returns the id, or null. One
- * statement when there are no calendars (creating schedules is on the hot path of bulk provisioning).
+ * Inserts the row, its calendar links and its audit row unless the schedule id already has a row; returns the id, or
+ * null. One statement when there are no calendars (creating schedules is the hot path of bulk provisioning): the
+ * audit row is written by the same statement, so it exists exactly when the row was inserted.
  */
-export async function insertPeriodicTask(em: EntityManager, w: PeriodicTaskWrite): Promise<number | null> {
+export async function insertPeriodicTask(em: EntityManager, w: PeriodicTaskWrite, audit?: AuditEntry): Promise<number | null> {
   const insert = async (tx: EntityManager) => {
+    const auditCte = audit
+      ? `, aud as (insert into audit_log (occurred_at, actor_id, brand_id, action, target_type, target_id, details, request_id)
+                  select clock_timestamp(), ?, ?, ?, ?, ?, ?::jsonb || jsonb_build_object('id', ins.id), ? from ins)`
+      : '';
     const rows = await tx.execute<{ id: number }[]>(
-      `insert into periodic_tasks (schedule_id, kind, brand_id, created_by_id, name, base_task_id, task_type, priority, description,
-                                   context_data, max_retries, timeout_minutes, cron_expression, frequency, job_type, timezone,
-                                   start_at, end_at, overlap_policy, catchup_window_seconds, jitter_seconds, is_active,
-                                   paused_note, next_run_at, created_at, updated_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, clock_timestamp(), clock_timestamp())
-       on conflict (schedule_id) do nothing
-       returning id`,
+      `with ins as (
+         insert into periodic_tasks (schedule_id, kind, brand_id, created_by_id, name, base_task_id, task_type, priority, description,
+                                     context_data, max_retries, timeout_minutes, cron_expression, frequency, job_type, timezone,
+                                     start_at, end_at, overlap_policy, catchup_window_seconds, jitter_seconds, is_active,
+                                     paused_note, next_run_at, created_at, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, clock_timestamp(), clock_timestamp())
+         on conflict (schedule_id) do nothing
+         returning id)${auditCte}
+       select id from ins`,
       [
         w.scheduleId, w.kind, w.brandId, w.createdById, w.name, w.baseTaskId, w.taskType, w.priority, w.description,
         JSON.stringify(w.contextData), w.maxRetries, w.timeoutMinutes, w.cronExpression, w.frequency, w.jobType, w.timezone,
         w.startAt, w.endAt, w.overlapPolicy, w.catchupWindowSeconds, w.jitterSeconds, w.isActive, w.pausedNote, w.nextRunAt,
+        ...(audit
+          ? [audit.actorId, audit.brandId, audit.action, audit.targetType, audit.targetId, JSON.stringify(audit.details), audit.requestId]
+          : []),
       ],
     );
     const id = rows[0]?.id ?? null;
