@@ -107,10 +107,12 @@ describe('periodic tasks on Temporal Schedules (real Temporal and PostgreSQL)', 
     const list = async (q: string) => (await t.http.get(`/tasks/scheduled/periodic-tasks/?${q}`).set(t.headers())).body;
     expect((await list('is_active=true')).results.map((r: any) => r.id)).toContain(res.body.id);
     expect((await list('is_active=false')).results.map((r: any) => r.id)).not.toContain(res.body.id);
+    await api.toggle(res.body.id, { is_active: false });
+    await waitFor('the last run to finish', async () => (await api.get(res.body.id)).body.last_run_status === 'success');
     expect((await list(`cron_expression=${encodeURIComponent('*/2 * * * * *')}&timezone=UTC&last_run_status=success,failed`)).results.map((r: any) => r.id)).toContain(res.body.id);
+    expect((await list('last_run_status=missed')).results.map((r: any) => r.id)).not.toContain(res.body.id);
     expect((await list(`base_task=${base.body.id}`)).count).toBe(1);
     expect((await list('search=two%20seconds')).results[0].id).toBe(res.body.id);
-    await api.toggle(res.body.id, { is_active: false });
     // A PATCH keeps what it does not name, including the link to the base task.
     const renamed = await t.http.patch(`/tasks/scheduled/periodic-tasks/${res.body.id}/`).set(t.headers()).send({ name: 'renamed' });
     expect(renamed.body).toMatchObject({ name: 'renamed', base_task: { id: base.body.id }, is_active: false, cron_expression: '*/2 * * * * *', priority: 'high' });

@@ -163,7 +163,13 @@ describe('task lifecycle through the API on a real Temporal server', () => {
     const res = await create({ task_type: 'noop', timeout_minutes: 0.02, context_data: { duration_ms: 60_000 } });
     const failed = await t.waitForTask(res.body.id, (task) => task.status === 'failed');
     expect(failed.error_message).toMatch(/timed out after 0.02 minute/);
-    expect((await t.gateway.describe(res.body.task_id)).status.name).toBe('FAILED');
+    // The mirror's failed row is written just before the workflow closes: give Temporal that moment.
+    let status = '';
+    for (let i = 0; i < 50 && status !== 'FAILED'; i++) {
+      status = (await t.gateway.describe(res.body.task_id)).status.name;
+      if (status !== 'FAILED') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe('FAILED');
   });
 
   it('deletes only finished tasks: 409 while running, then 204, gone from lists and from Temporal, audited', async () => {
