@@ -23,9 +23,10 @@ export function createMirrorActivities(deps: ActivityDeps) {
           taskId: input.taskId,
           status: lastRunStatusOf(transition.status as TaskStatus, missed),
         });
+        // Temporal lists the next times of a paused Schedule too: after a run (an execute-now while paused), the next
+        // time it will miss is the one ready-for-execution reports once it passes.
         const live = await deps.schedules.describe(input.schedule.scheduleId).catch(() => null);
-        // Paused schedules keep the time they will miss (ready-for-execution reports it once it passes).
-        if (live && !live.paused) await setNextRunAt(em, input.schedule.scheduleId, live.nextActionTimes[0]?.toISOString() ?? null);
+        if (live) await setNextRunAt(em, input.schedule.scheduleId, live.nextActionTimes[0]?.toISOString() ?? null);
       }
       return landed;
     },
