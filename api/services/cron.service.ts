@@ -110,7 +110,53 @@ export function normalizeCron(expression: string): NormalizedCron {
   const NAMES = /jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|sun|mon|tue|wed|thu|fri|sat/gi;
   const hashed = parts.findIndex((p) => /h/i.test(p.replace(NAMES, '')));
   if (hashed >= 0) throw invalidCron(`"${parts[hashed]}": the H (hash) syntax is not standard cron`, hashed, names[hashed]);
+  // Quartz's "no specific value" is what "*" means to Temporal.
+  const dom = parts.length - 3;
+  const dow = parts.length - 1;
+  for (const i of [dom, dow]) if (parts[i] === '?') parts[i] = '*';
+  // Measured on the dev server: Temporal refuses L and W ("DayOfMonth is not in range") and silently ignores "#n"
+  // (1#2 fires every Monday), so the extensions cron-parser knows would not run as described.
+  const extension = parts.findIndex((p) => /[lw#?]/i.test(p.replace(NAMES, '')));
+  if (extension >= 0) {
+    throw notSupported(
+      `${names[extension]} field "${parts[extension]}": Temporal schedules do not support L, W, # or ? (last day, nearest weekday, nth weekday); ` +
+        'use plain values, ranges, lists and steps',
+    );
+  }
   return { normalized: parts.join(' '), fields: parts.length === 6 ? 6 : 5 };
+}
+
+/**
+ * Temporal matches a day only when it satisfies both the day-of-month and the day-of-week fields; classic cron (and
+ * cron-parser) fires on either when both are restricted. "0 9 1-7 * 1" is the first Monday of the month on Temporal,
+ * every day 1–7 plus every Monday in cron(8). We follow Temporal, since it is what runs.
+ */
+function bothDaysRestricted(normalized: string): boolean {
+  const parts = normalized.split(' ');
+  return parts[parts.length - 3] !== '*' && parts[parts.length - 1] !== '*';
+}
+
+/**
+ * An iterator over an expression's fire times strictly after `from`, in `timezone`, with Temporal's semantics for
+ * day-of-month and day-of-week together; null when there is no further time (within cron-parser's horizon).
+ */
+export function cronIterator(normalized: string, timezone: string, from: Date): () => Date | null {
+  const expr = parse(normalized, timezone, from);
+  const both = bothDaysRestricted(normalized);
+  const days = both ? new Set(expr.fields.dayOfMonth.values.map(Number)) : null;
+  const weekdays = both ? new Set(expr.fields.dayOfWeek.values.map((d) => Number(d) % 7)) : null;
+  return () => {
+    for (let guard = 0; guard < 5000; guard++) {
+      let at;
+      try {
+        at = expr.next();
+      } catch {
+        return null; // no further occurrence (cron-parser gives up past its search horizon)
+      }
+      if (!both || (days!.has(at.getDate()) && weekdays!.has(at.getDay()))) return at.toDate();
+    }
+    return null;
+  };
 }
 
 /**
@@ -152,21 +198,21 @@ export function describeCron(normalized: string): CronDescription {
       return normalized;
     }
   };
-  return { en: say('en'), fr: say('fr') };
+  if (!bothDaysRestricted(normalized)) return { en: say('en'), fr: say('fr') };
+  return {
+    en: `${say('en')} (only on days matching both the day of the month and the day of the week)`,
+    fr: `${say('fr')} (uniquement les jours qui correspondent à la fois au jour du mois et au jour de la semaine)`,
+  };
 }
 
 /** Runs strictly after `from`, as ISO strings with the zone's offset; a run is never listed twice (DST fall-back). */
 export function nextRuns(normalized: string, timezone: string, count: number, from: Date): string[] {
-  const expr = parse(normalized, timezone, from);
+  const next = cronIterator(normalized, timezone, from);
   const out: string[] = [];
   let last = from.getTime();
   for (let guard = 0; out.length < count && guard < count * 4; guard++) {
-    let at: number;
-    try {
-      at = expr.next().getTime();
-    } catch {
-      break; // no further occurrence (cron-parser gives up past its search horizon)
-    }
+    const at = next()?.getTime();
+    if (at === undefined) break;
     if (at <= last) continue;
     last = at;
     out.push(formatInZone(new Date(at), timezone));
@@ -180,8 +226,7 @@ export function nextRuns(normalized: string, timezone: string, count: number, fr
  */
 export function checkCron(expression: string): NormalizedCron {
   const cron = normalizeCron(expression);
-  const it = parse(cron.normalized, 'UTC', new Date(0));
-  if (!it.hasNext()) throw invalidCron('The expression never fires');
+  if (!cronIterator(cron.normalized, 'UTC', new Date(0))()) throw invalidCron('The expression never fires');
   return cron;
 }
 

@@ -1,6 +1,5 @@
 import type { CalendarSpec } from '@temporalio/client';
-import { CronExpressionParser } from 'cron-parser';
-import { dstTransitions, type DstTransition, type NormalizedCron } from './cron.service';
+import { cronIterator, dstTransitions, type DstTransition, type NormalizedCron } from './cron.service';
 
 /**
  * Pure translation of our schedule definition into a Temporal ScheduleSpec's parts. No I/O.
@@ -33,10 +32,10 @@ export function dstCompensation(cron: NormalizedCron, timezone: string, from: Da
     // The gap in naive local time (local wall clock read as if it were UTC): [at + before, at + before + gap).
     const gapStart = Date.parse(t.at) + offsetOf(t.offset_before) * 60_000;
     const gapEnd = gapStart + gapMinutes * 60_000;
-    const naive = CronExpressionParser.parse(cron.normalized, { tz: 'UTC', currentDate: new Date(gapStart - 1) });
+    const naive = cronIterator(cron.normalized, 'UTC', new Date(gapStart - 1));
     for (let guard = 0; guard < 10_000; guard++) {
-      const match = naive.next().getTime();
-      if (match >= gapEnd) break;
+      const match = naive()?.getTime();
+      if (match === undefined || match >= gapEnd) break;
       const moved = new Date(match + gapMinutes * 60_000);
       if (matchesNaive(cron.normalized, moved)) continue;
       const key = moved.toISOString();
@@ -71,8 +70,7 @@ function transitionsFrom(timezone: string, from: Date, days: number): DstTransit
 }
 
 function matchesNaive(expression: string, at: Date): boolean {
-  const it = CronExpressionParser.parse(expression, { tz: 'UTC', currentDate: new Date(at.getTime() - 1) });
-  return it.next().getTime() === at.getTime();
+  return cronIterator(expression, 'UTC', new Date(at.getTime() - 1))()?.getTime() === at.getTime();
 }
 
 function offsetOf(formatted: string): number {

@@ -175,6 +175,14 @@ describe('periodic tasks on Temporal Schedules (real Temporal and PostgreSQL)', 
       '2027-03-29T00:30:00.000Z',
       '2027-03-30T00:30:00.000Z',
     ]);
+    // Day of month and day of week together: the API's next runs are exactly Temporal's (first Mondays).
+    const firstMonday = await api.create({ task_type: 'noop', cron_expression: '0 9 1-7 * 1', timezone: 'Europe/Paris' });
+    const ours = await t.http
+      .post('/tasks/scheduled/periodic-tasks/validate-cron/')
+      .set(t.headers())
+      .send({ cron_expression: '0 9 1-7 * 1', timezone: 'Europe/Paris', count: 4, from: '2027-01-01T00:00:00Z' });
+    const theirs = await days(firstMonday.body.schedule_id, '2027-01-01T00:00:00Z', '2027-04-06T00:00:00Z');
+    expect(ours.body.next_runs.map((d: string) => new Date(d).toISOString())).toEqual(theirs);
     // 02:30 happens twice on 2027-10-31: it runs once.
     const october = await days(early.body.schedule_id, '2027-10-29T12:00:00Z', '2027-11-02T12:00:00Z');
     expect(october.filter((d) => d.startsWith('2027-10-31'))).toHaveLength(1);

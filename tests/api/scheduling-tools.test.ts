@@ -105,6 +105,23 @@ describe('scheduling tools (task_scheduling): validate-cron, cron-templates, tim
       }
     });
 
+    it('refuses the L, W and # extensions Temporal rejects or ignores, and reads ? as *', async () => {
+      for (const expr of ['0 9 L * *', '0 9 15W * *', '0 9 * * 5L', '0 9 * * 1#2']) {
+        const res = await validate({ cron_expression: expr });
+        expect([expr, res.status, res.body.error_code]).toEqual([expr, 400, 'FREQUENCY_NOT_SUPPORTED']);
+      }
+      // Month and day names that contain the letters stay fine.
+      expect((await validate({ cron_expression: '0 9 * JUL WED' })).status).toBe(200);
+      const quartz = await validate({ cron_expression: '0 9 ? * MON-FRI' });
+      expect(quartz.body.normalized).toBe('0 9 * * MON-FRI');
+    });
+
+    it('follows Temporal when day of month and day of week are both given: days matching both (first Monday)', async () => {
+      const res = await validate({ cron_expression: '0 9 1-7 * 1', timezone: 'Europe/Paris', count: 3, from: '2027-01-01T00:00:00Z' });
+      expect(res.body.next_runs).toEqual(['2027-01-04T09:00:00+01:00', '2027-02-01T09:00:00+01:00', '2027-03-01T09:00:00+01:00']);
+      expect(res.body.description.en).toMatch(/both the day of the month and the day of the week/);
+    });
+
     it('rejects an unknown timezone with TIMEZONE_INVALID', async () => {
       for (const timezone of ['Mars/Olympus_Mons', '+01:00', '']) {
         const res = await validate({ cron_expression: '0 9 * * *', timezone });
