@@ -1,4 +1,4 @@
-import { recordFiring, setNextRunAt } from '../db/repositories/periodic-task.repository';
+import { recordFiring, setNextRunAt, wasTriggeredManually } from '../db/repositories/periodic-task.repository';
 import { upsertTaskTransition } from '../db/repositories/task-mirror.repository';
 import { lastRunStatusOf } from '../workflows/contracts/schedules';
 import type { TaskStatus } from '../workflows/contracts/task-types';
@@ -29,6 +29,11 @@ export function createMirrorActivities(deps: ActivityDeps) {
         if (live) await setNextRunAt(em, input.schedule.scheduleId, live.nextActionTimes[0]?.toISOString() ?? null);
       }
       return landed;
+    },
+
+    /** Asked by a late firing before it declares itself missed: a run triggered through the API is never late. */
+    async isManualFiring(input: { scheduleId: string; scheduledFor: string }): Promise<boolean> {
+      return wasTriggeredManually(deps.orm.em.fork(), input.scheduleId, input.scheduledFor);
     },
   };
 }

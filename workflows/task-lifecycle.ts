@@ -52,7 +52,7 @@ const DEFAULT_ACTIVITY_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 };
 
-const mirror = proxyLocalActivities<Pick<TaskActivities, 'recordTaskTransition'>>({
+const mirror = proxyLocalActivities<Pick<TaskActivities, 'recordTaskTransition' | 'isManualFiring'>>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
 });
@@ -120,7 +120,11 @@ export function defineTaskWorkflow<C>(spec: TaskTypeSpec<C>): (input: TaskWorkfl
 
     try {
       const lateSeconds = input.schedule && runOf(input) === 0 ? firingLateness(input, Date.now()) : 0;
-      if (input.schedule && lateSeconds > input.schedule.catchupWindowSeconds) {
+      if (
+        input.schedule &&
+        lateSeconds > input.schedule.catchupWindowSeconds &&
+        !(await mirror.isManualFiring({ scheduleId: input.schedule.scheduleId, scheduledFor: input.scheduledFor! }))
+      ) {
         // Reached a worker too late (workers were down, or the queue was backed up): not run, recorded and reported
         // by ready-for-execution/. A retry/ of this task runs it (retries skip this check).
         throw new MissedFiringError(input, lateSeconds);

@@ -10,6 +10,7 @@ import {
   listPeriodicTasks,
   PeriodicFilter,
   recordFiring,
+  recordManualTrigger,
   runCounts,
   setNextRunAt,
   setPausedState,
@@ -439,6 +440,7 @@ export class PeriodicTaskService {
       throw notFound(row.kind);
     }
     const known = new Set(before.recentActions.map((a) => a.workflowId));
+    await recordManualTrigger(this.em(), row.schedule_id);
     await this.deps.schedules.trigger(row.schedule_id, overlap);
     const deadline = Date.now() + TRIGGER_WAIT_MS;
     for (;;) {

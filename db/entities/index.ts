@@ -5,10 +5,10 @@ import { IdempotencyKey } from './idempotency-key.entity';
 import { JobCheckpoint } from './job-checkpoint.entity';
 import { PersistentJob } from './persistent-job.entity';
 import { PersistentJobItem } from './persistent-job-item.entity';
-import { CalendarEvent, PeriodicTask, PeriodicTaskCalendar, TaskCalendar } from './periodic-task.entity';
+import { CalendarEvent, PeriodicTask, PeriodicTaskCalendar, ScheduleManualTrigger, TaskCalendar } from './periodic-task.entity';
 import { Task } from './task.entity';
 import { User } from './user.entity';
 
-export { CalendarEvent, PeriodicTask, PeriodicTaskCalendar, TaskCalendar };
+export { CalendarEvent, PeriodicTask, PeriodicTaskCalendar, ScheduleManualTrigger, TaskCalendar };
 export { AuditLog, Brand, BrandMembership, IdempotencyKey, JobCheckpoint, PersistentJob, PersistentJobItem, Task, User };
-export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog, PersistentJob, JobCheckpoint, PersistentJobItem, PeriodicTask, TaskCalendar, PeriodicTaskCalendar, CalendarEvent];
+export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog, PersistentJob, JobCheckpoint, PersistentJobItem, PeriodicTask, TaskCalendar, PeriodicTaskCalendar, CalendarEvent, ScheduleManualTrigger];

@@ -108,3 +108,19 @@ export const CalendarEvent = defineEntity({
   },
 });
 export type ICalendarEvent = InferEntity<typeof CalendarEvent>;
+
+/**
+ * A run asked for through the API (execute-now, execute-ready), written just before the Schedule is triggered: the
+ * firing that follows was not due at a cron time, so it is never judged late against the catch-up window.
+ */
+export const ScheduleManualTrigger = defineEntity({
+  name: 'ScheduleManualTrigger',
+  tableName: 'schedule_manual_triggers',
+  indexes: [{ properties: ['scheduleId', 'requestedAt'] }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    scheduleId: p.string().length(64),
+    requestedAt: p.datetime(),
+  },
+});
+export type IScheduleManualTrigger = InferEntity<typeof ScheduleManualTrigger>;

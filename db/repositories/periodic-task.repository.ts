@@ -283,3 +283,25 @@ export async function undeleteUnconfirmed(em: EntityManager, scheduleId: string)
 export async function liveScheduleIds(em: EntityManager): Promise<{ id: number; schedule_id: string; created_at: string }[]> {
   return em.execute(`select id, schedule_id, created_at from periodic_tasks where deleted_at is null`);
 }
+
+/** Records a run asked for through the API, just before the Schedule is triggered (and forgets those older than a day). */
+export async function recordManualTrigger(em: EntityManager, scheduleId: string): Promise<void> {
+  await em.execute(
+    `with gone as (delete from schedule_manual_triggers where requested_at < clock_timestamp() - interval '1 day')
+     insert into schedule_manual_triggers (schedule_id, requested_at) values (?, clock_timestamp())`,
+    [scheduleId],
+  );
+}
+
+/**
+ * Whether a firing with this nominal time is one the API triggered: Temporal stamps a triggered firing with the
+ * trigger's instant truncated to the second, a moment after the API recorded the request.
+ */
+export async function wasTriggeredManually(em: EntityManager, scheduleId: string, nominal: string): Promise<boolean> {
+  const rows = await em.execute<{ n: number }[]>(
+    `select count(*)::int as n from schedule_manual_triggers
+      where schedule_id = ? and requested_at between ?::timestamptz - interval '10 seconds' and ?::timestamptz + interval '1 second'`,
+    [scheduleId, nominal, nominal],
+  );
+  return (rows[0]?.n ?? 0) > 0;
+}

@@ -247,6 +247,12 @@ describe('persistent job operations: auto-resume, cleanup, storage, checkpoint C
     const running = await t.http.post(`${CPS}/`).set(t.headers()).send({ job: job.id, step: 'processing', items_done: 20, state: state(20) });
     expect(running.status).toBe(409);
     expect(running.body).toMatchObject({ error_code: 'INVALID_JOB_STATE', current_status: expect.stringMatching(/pending|running/) });
+    // Let the job write a checkpoint of its own first (on a loaded machine a cancel could otherwise beat the first item).
+    for (let i = 0; i < 100; i++) {
+      const [n] = await sql<{ n: number }>(`select count(*)::int as n from job_checkpoints where job_id = ? and source = 'job'`, [job.id]);
+      if (n!.n > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await cancel(job);
     const before = await ledger(job.id);
     const k = 20;
