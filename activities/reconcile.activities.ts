@@ -167,8 +167,12 @@ async function reconcileSchedules(deps: ActivityDeps, em: EntityManager): Promis
       });
       out.removed.push(row.schedule_id);
     } else if (schedule.state.paused === row.is_active) {
-      await setPausedState(em, row.id, !schedule.state.paused, schedule.state.note ?? null, null);
-      out.pause_fixed.push(row.schedule_id);
+      // The list is eventually consistent: confirm with a describe before changing anything.
+      const live = await deps.schedules.describe(row.schedule_id);
+      if (live && live.paused === row.is_active) {
+        await setPausedState(em, row.id, !live.paused, live.note, null);
+        out.pause_fixed.push(row.schedule_id);
+      }
     }
   }
   for (const [scheduleId, schedule] of live) {
@@ -178,9 +182,20 @@ async function reconcileSchedules(deps: ActivityDeps, em: EntityManager): Promis
     // The API writes the row while it creates the Schedule: leave a young Schedule to it.
     if (typeof memo.writtenAt === 'string' && Date.now() - Date.parse(memo.writtenAt) < Math.max(10, deps.config.RECONCILE_STALE_AFTER_SECONDS) * 1000) continue;
     const deletedRow = await em.execute<{ id: number }[]>(`select id from periodic_tasks where schedule_id = ?`, [scheduleId]);
-    if (deletedRow.length) continue; // deleted through the API while Temporal's delete was in flight: not ours to revive
-    const id = await insertPeriodicTask(em, writeFromMemo(scheduleId, memo, schedule));
-    if (id !== null) out.adopted.push(scheduleId);
+    if (deletedRow.length) {
+      // Its row was deleted (through the API, or by this reconciler while the create was still in flight): a Schedule
+      // without a live row must not keep firing.
+      await deps.schedules.delete(scheduleId);
+      out.removed.push(scheduleId);
+      continue;
+    }
+    try {
+      const id = await insertPeriodicTask(em, writeFromMemo(scheduleId, memo, schedule));
+      if (id !== null) out.adopted.push(scheduleId);
+    } catch (err) {
+      // A memo naming a brand or user this database does not have (another deployment sharing the namespace): not ours.
+      if ((err as { code?: string }).code !== '23503') throw err;
+    }
   }
   return out;
 }

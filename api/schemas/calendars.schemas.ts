@@ -170,7 +170,7 @@ export const listCalendarsQuery = z
       .pipe(
         z
           .array(
-            z.string().refine((f) => f.replace(/^-/, '') in CALENDAR_ORDERING, {
+            z.string().refine((f) => Object.hasOwn(CALENDAR_ORDERING, f.replace(/^-/, '')), {
               error: (iss) => `Cannot order by "${String(iss.input)}". Choices: ${Object.keys(CALENDAR_ORDERING).join(', ')}`,
             }),
           )

@@ -121,7 +121,7 @@ const ordering = z
   .pipe(
     z
       .array(
-        z.string().refine((f) => f.replace(/^-/, '') in PERIODIC_ORDERING, {
+        z.string().refine((f) => Object.hasOwn(PERIODIC_ORDERING, f.replace(/^-/, '')), {
           error: (iss) => `Cannot order by "${String(iss.input)}". Choices: ${Object.keys(PERIODIC_ORDERING).join(', ')}`,
         }),
       )
@@ -142,8 +142,8 @@ const commonListFields = {
   search: z.string().max(200).optional(),
   brand: int.optional(),
   ordering: ordering.optional(),
-  page: int.pipe(z.number().min(1, 'Must be 1 or more')).default(1),
-  page_size: int.pipe(z.number().min(1, 'Must be 1 or more')).optional(),
+  page: int.pipe(z.number().min(1, 'Must be 1 or more').max(1_000_000, 'Must be at most 1000000')).default(1),
+  page_size: int.pipe(z.number().min(1, 'Must be 1 or more').max(10_000, 'Must be at most 10000')).optional(),
 };
 
 export const listPeriodicQuery = z
@@ -154,7 +154,7 @@ export const listPeriodicQuery = z
       .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))
       .pipe(z.array(z.string().max(64)).min(1))
       .optional(),
-    base_task: z.string().max(64).optional(),
+    base_task: z.string().trim().min(1).max(64).optional(),
   })
   .strict();
 export type ListPeriodicQuery = z.infer<typeof listPeriodicQuery>;

@@ -67,7 +67,7 @@ export const listJobsQuery = z
     updated_after: isoInstant.optional(),
     search: z.string().max(200).optional(),
     ordering: list
-      .pipe(z.array(z.string().refine((f) => f.replace(/^-/, '') in JOB_ORDERING, { error: `Choices: ${Object.keys(JOB_ORDERING).join(', ')}` })).min(1).max(3))
+      .pipe(z.array(z.string().refine((f) => Object.hasOwn(JOB_ORDERING, f.replace(/^-/, '')), { error: `Choices: ${Object.keys(JOB_ORDERING).join(', ')}` })).min(1).max(3))
       .optional(),
     page: z.coerce.number().int().min(1).default(1),
     page_size: z.coerce.number().int().min(1).optional(),

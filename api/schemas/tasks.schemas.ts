@@ -96,7 +96,7 @@ const ordering = z
   .pipe(
     z
       .array(
-        z.string().refine((f) => f.replace(/^-/, '') in ORDERING_FIELDS, {
+        z.string().refine((f) => Object.hasOwn(ORDERING_FIELDS, f.replace(/^-/, '')), {
           error: (iss) => `Cannot order by "${String(iss.input)}". Choices: ${Object.keys(ORDERING_FIELDS).join(', ')}`,
         }),
       )

@@ -28,6 +28,8 @@ export class CronJobService {
   async update(actor: Actor, id: string, body: CronJobBody | CronJobPatch, mode: 'put' | 'patch'): Promise<PeriodicView> {
     const row = await this.periodic.find(actor.brandId, id, 'cron_job');
     const merged = mode === 'put' ? (body as CronJobBody) : ({ ...bodyOf(row), ...(body as CronJobPatch) } as CronJobBody);
+    // Leaving frequency "cron" for a named frequency drops the old expression (time/day fields take over).
+    if (mode === 'patch' && body.frequency !== undefined && body.frequency !== 'cron' && body.cron_expression === undefined) delete merged.cron_expression;
     return this.periodic.updateFromDraft(actor, row, await this.draft(actor, merged));
   }
 

@@ -67,6 +67,11 @@ const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/;
  * are refused on purpose: a schedule needs a zone with rules, not a fixed offset.
  */
 const resolvedZones = new Map<string, string>();
+let spellings: Map<string, string> | undefined;
+function zoneSpellings(): Map<string, string> {
+  spellings ??= new Map(Intl.supportedValuesOf('timeZone').map((z) => [z.toLowerCase(), z]));
+  return spellings;
+}
 
 export function resolveTimezone(timezone: unknown, field = 'timezone'): string {
   if (typeof timezone !== 'string' || timezone.trim() === '') throw timezoneInvalid('A timezone is required, e.g. Europe/Paris', field);
@@ -82,8 +87,10 @@ function resolveZoneName(name: string, field: string): string {
   if (!IANA_NAME.test(name)) throw timezoneInvalid(`Unknown timezone "${name}": use an IANA name such as Europe/Paris`, field);
   try {
     const resolved = new Intl.DateTimeFormat(undefined, { timeZone: name }).resolvedOptions().timeZone;
-    // Keep the caller's zone (ICU may answer a legacy alias, e.g. Asia/Calcutta for Asia/Kolkata); fix only its case.
-    return resolved.toLowerCase() === name.toLowerCase() ? resolved : name;
+    // Keep the caller's zone (ICU may answer a legacy alias, e.g. Asia/Calcutta for Asia/Kolkata) but in its proper
+    // case: Temporal's zone lookup is case-sensitive ("asia/kolkata" → "Asia/Kolkata").
+    if (resolved.toLowerCase() === name.toLowerCase()) return resolved;
+    return zoneSpellings().get(name.toLowerCase()) ?? (name === name.toLowerCase() || name === name.toUpperCase() ? resolved : name);
   } catch {
     throw timezoneInvalid(`Unknown timezone "${name}": use an IANA name such as Europe/Paris`, field);
   }
@@ -141,12 +148,13 @@ function bothDaysRestricted(normalized: string): boolean {
  * day-of-month and day-of-week together; null when there is no further time (within cron-parser's horizon).
  */
 export function cronIterator(normalized: string, timezone: string, from: Date): () => Date | null {
-  const expr = parse(normalized, timezone, from);
+  let expr = parse(normalized, timezone, from);
   const both = bothDaysRestricted(normalized);
   const days = both ? new Set(expr.fields.dayOfMonth.values.map(Number)) : null;
   const weekdays = both ? new Set(expr.fields.dayOfWeek.values.map((d) => Number(d) % 7)) : null;
   return () => {
-    for (let guard = 0; guard < 5000; guard++) {
+    // A day that fails the other day field is skipped whole (not minute by minute): "* * 13 * 5" finds Friday the 13th.
+    for (let guard = 0; guard < 20_000; guard++) {
       let at;
       try {
         at = expr.next();
@@ -154,6 +162,8 @@ export function cronIterator(normalized: string, timezone: string, from: Date): 
         return null; // no further occurrence (cron-parser gives up past its search horizon)
       }
       if (!both || (days!.has(at.getDate()) && weekdays!.has(at.getDay()))) return at.toDate();
+      at.addDay();
+      expr = parse(normalized, timezone, new Date(at.getTime() - 1));
     }
     return null;
   };

@@ -6,6 +6,8 @@ import { loadCalendarEvents, missingCalendarIds } from '../../db/repositories/ca
 import {
   findPeriodicByScheduleId,
   findPeriodicTask,
+  findPeriodicTasksByIds,
+  scheduleIdWasUsed,
   insertPeriodicTask,
   listPeriodicTasks,
   PeriodicFilter,
@@ -142,7 +144,8 @@ export class PeriodicTaskService {
     if (kind === 'periodic' && query.task_type) filter.in('p.task_type', query.task_type);
     if ('base_task' in query && query.base_task) {
       const ref = query.base_task;
-      filter.add(/^\d+$/.test(ref) ? 'p.base_task_id = ?' : 'p.base_task_id = (select id from tasks where task_id = ?)', /^\d+$/.test(ref) ? Number(ref) : ref);
+      if (/^\d+$/.test(ref)) filter.add(Number(ref) > 2_147_483_647 ? 'false' : 'p.base_task_id = ?', ...(Number(ref) > 2_147_483_647 ? [] : [Number(ref)]));
+      else filter.add('p.base_task_id = (select id from tasks where task_id = ?)', ref);
     }
     const ordering = query.ordering ?? ['-created_at'];
     const orderBy = ordering
@@ -247,6 +250,9 @@ export class PeriodicTaskService {
       scheduleId = `${SCHEDULE_ID_PREFIX}k${sha256(`${draft.kind}:${actor.brandId}:${actor.userId}:${idempotencyKey}`).slice(0, 32)}`;
       const existing = await findPeriodicByScheduleId(em, scheduleId);
       if (existing) return { view: await this.viewOf(existing), replayed: true };
+      if (await scheduleIdWasUsed(em, scheduleId)) {
+        throw new AppError(ErrorCode.IDEMPOTENCY_KEY_REUSED, 422, 'This Idempotency-Key created a schedule that has since been deleted; use a new key');
+      }
     }
     const definition = await this.definitionOf(em, actor.brandId, actor.userId, scheduleId, draft);
     const write = this.writeOf(scheduleId, actor, draft);
@@ -276,7 +282,11 @@ export class PeriodicTaskService {
     if (created.value.alreadyExisted || inserted.value === null) {
       // A replay (same Idempotency-Key racing itself) or a row the reconciler rebuilt meanwhile: answer what is stored.
       const row = await findPeriodicByScheduleId(em, scheduleId);
-      if (!row) throw notFound(draft.kind);
+      if (!row) {
+        // The id's row was deleted meanwhile: a Schedule created now must not fire without a row.
+        if (!created.value.alreadyExisted) await this.deps.schedules.delete(scheduleId);
+        throw notFound(draft.kind);
+      }
       return { view: await this.viewOf(row), replayed: created.value.alreadyExisted };
     }
     const now = new Date().toISOString();
@@ -320,7 +330,7 @@ export class PeriodicTaskService {
   }
 
   async update(actor: Actor, id: string, body: PeriodicTaskBody | PeriodicTaskPatch, mode: 'put' | 'patch'): Promise<PeriodicView> {
-    const row = await this.find(actor.brandId, id, 'periodic');
+    const row = await this.get(actor.brandId, id, 'periodic').then((v) => v.row); // fresh pause state from Temporal
     const merged: PeriodicTaskBody =
       mode === 'put' ? (body as PeriodicTaskBody) : ({ ...bodyOf(row), ...(body as PeriodicTaskPatch) } as PeriodicTaskBody);
     const draft = await this.draftFromBody(actor, merged, row);
@@ -333,7 +343,7 @@ export class PeriodicTaskService {
     const em = this.em();
     const definition = await this.definitionOf(em, actor.brandId, row.created_by_id, row.schedule_id, draft);
     try {
-      await this.deps.schedules.update(definition);
+      await this.deps.schedules.update({ ...definition, paused: draft.isActive === row.is_active ? undefined : !draft.isActive });
     } catch (err) {
       if (isScheduleNotFound(err)) {
         await this.dropOrphanRow(row, 'schedule_missing');
@@ -448,6 +458,13 @@ export class PeriodicTaskService {
       const action = now?.recentActions.find((a) => !known.has(a.workflowId));
       if (action) return this.pendingFiringRow(row, action.workflowId);
       if (Date.now() > deadline) {
+        if ((now?.numActionsSkippedOverlap ?? 0) <= before.numActionsSkippedOverlap) {
+          throw new AppError(ErrorCode.SCHEDULE_RUN_QUEUED, 409, 'The run is queued behind the one in progress (overlap policy ' +
+            `${overlap ?? row.overlap_policy}); it will start when that one finishes and appear in /tasks/?schedule_id=${row.schedule_id}`, {
+            running: now?.runningWorkflowIds ?? [],
+            overlap_policy: overlap ?? row.overlap_policy,
+          });
+        }
         throw new AppError(
           ErrorCode.SCHEDULE_OVERLAP_SKIPPED,
           409,
@@ -469,7 +486,7 @@ export class PeriodicTaskService {
     });
     await insertTaskIfMissing(em, { input, seq: mirrorSeq(0, 'pending'), status: 'pending' });
     const scheduledFor = nominalTimeFromWorkflowId(workflowId);
-    if (scheduledFor) await recordFiring(em, { scheduleId: row.schedule_id, scheduledFor, taskId: workflowId, status: 'running' });
+    if (scheduledFor) await recordFiring(em, { scheduleId: row.schedule_id, scheduledFor, taskId: workflowId, status: 'running', onlyIfNewer: true });
     const task = await findTask(em, row.brand_id, workflowId);
     if (!task) throw AppError.taskNotFound();
     return task;
@@ -494,7 +511,7 @@ export class PeriodicTaskService {
         where p.brand_id = ? and p.deleted_at is null
           and (p.end_at is null or p.end_at > coalesce(p.next_run_at, p.last_run_at))
           and (p.last_run_status = 'missed'
-               or (p.next_run_at < clock_timestamp() - make_interval(secs => ?)
+               or (p.next_run_at < clock_timestamp() - make_interval(secs => ? + p.jitter_seconds)
                    and (p.last_run_at is null or p.last_run_at < p.next_run_at)
                    and p.last_run_status is distinct from 'running'))
         order by due_at asc, p.id asc
@@ -502,9 +519,10 @@ export class PeriodicTaskService {
       [brandId, grace, limit],
     );
     const em = this.em();
+    const byId = await findPeriodicTasksByIds(em, brandId, rows.map((r) => r.id));
     const out: ReadyItem[] = [];
     for (const r of rows) {
-      const row = (await findPeriodicTask(em, brandId, String(r.id), 'periodic')) ?? (await findPeriodicTask(em, brandId, String(r.id), 'cron_job'));
+      const row = byId.get(r.id);
       if (row) out.push({ row, counts: NO_RUNS, reason: r.reason as ReadyItem['reason'], dueAt: new Date(r.due_at).toISOString(), overdueSeconds: Math.round(r.overdue_seconds) });
     }
     const counts = await runCounts(em, out.map((i) => i.row.schedule_id));
@@ -552,7 +570,7 @@ export class PeriodicTaskService {
       if (!row) continue;
       const definition = await this.definitionOf(em, actor.brandId, row.created_by_id, row.schedule_id, draftOf(row));
       try {
-        await this.deps.schedules.update(definition);
+        await this.deps.schedules.update({ ...definition, paused: undefined }); // a calendar change never pauses or resumes
         updated += 1;
       } catch (err) {
         if (isScheduleNotFound(err)) await this.dropOrphanRow(row, 'schedule_missing');
@@ -609,7 +627,7 @@ export class PeriodicTaskService {
       catchupWindowSeconds: body.catchup_window_seconds ?? this.deps.config.SCHEDULE_DEFAULT_CATCHUP_SECONDS,
       jitterSeconds: body.jitter_seconds ?? 0,
       calendarIds: [...new Set(body.calendars ?? [])],
-      isActive: body.is_active ?? true,
+      isActive: body.is_active ?? current?.is_active ?? true,
       note: body.note ?? null,
     }, cron);
   }
@@ -846,9 +864,12 @@ function notFound(kind: PeriodicTaskRow['kind']): AppError {
 
 /** Temporal's own validation of the spec (INVALID_ARGUMENT) is an input error, never a 500. */
 function refusedByTemporal(err: unknown): unknown {
-  const e = err as { code?: number; details?: string; message?: string };
-  if (e?.code !== 3) return err;
-  const reason = e.details ?? e.message ?? 'refused by the scheduler';
+  // The SDK turns "3 INVALID_ARGUMENT: Invalid schedule spec: …" into a TypeError and wraps other gRPC errors in a
+  // ServiceError whose cause carries the code.
+  const e = err as { code?: number; details?: string; message?: string; cause?: { code?: number; details?: string; message?: string } };
+  const invalid = err instanceof TypeError || e?.code === 3 || e?.cause?.code === 3;
+  if (!invalid) return err;
+  const reason = e.cause?.details ?? e.details ?? e.message ?? 'refused by the scheduler';
   return new AppError(ErrorCode.FREQUENCY_NOT_SUPPORTED, 400, `The scheduler cannot run this schedule: ${reason}`, {
     field_errors: { cron_expression: [reason] },
     reason,

@@ -33,26 +33,32 @@ export function dstCompensation(cron: NormalizedCron, timezone: string, from: Da
     const gapStart = Date.parse(t.at) + offsetOf(t.offset_before) * 60_000;
     const gapEnd = gapStart + gapMinutes * 60_000;
     const naive = cronIterator(cron.normalized, 'UTC', new Date(gapStart - 1));
-    for (let guard = 0; guard < 10_000; guard++) {
+    const moved: CalendarSpec[] = [];
+    for (let guard = 0; guard <= MAX_MOVED_PER_GAP; guard++) {
       const match = naive()?.getTime();
       if (match === undefined || match >= gapEnd) break;
-      const moved = new Date(match + gapMinutes * 60_000);
-      if (matchesNaive(cron.normalized, moved)) continue;
-      const key = moved.toISOString();
-      out.set(key, {
-        year: moved.getUTCFullYear(),
-        month: MONTHS[moved.getUTCMonth()]!,
-        dayOfMonth: moved.getUTCDate(),
-        hour: moved.getUTCHours(),
-        minute: moved.getUTCMinutes(),
-        second: moved.getUTCSeconds(),
+      const movedTo = new Date(match + gapMinutes * 60_000);
+      if (matchesNaive(cron.normalized, movedTo)) continue;
+      const key = movedTo.toISOString();
+      moved.push({
+        year: movedTo.getUTCFullYear(),
+        month: MONTHS[movedTo.getUTCMonth()]!,
+        dayOfMonth: movedTo.getUTCDate(),
+        hour: movedTo.getUTCHours(),
+        minute: movedTo.getUTCMinutes(),
+        second: movedTo.getUTCSeconds(),
         comment: `DST gap: the ${new Date(match).toISOString().slice(11, 19)} run moved to ${key.slice(11, 19)} local`,
       });
     }
+    // An expression that fires many times inside the gap hour ("* 2 * * *") simply has no such hour that night:
+    // moving dozens of runs to 03:00 would be a burst, not a correction.
+    if (moved.length <= MAX_MOVED_PER_GAP) for (const c of moved) out.set(JSON.stringify(c), c);
   }
   return [...out.values()];
 }
 
+/** At most this many runs moved out of one gap (a daily or hourly-in-the-gap expression has one or two). */
+const MAX_MOVED_PER_GAP = 4;
 /** Ten years of compensation entries: a handful per schedule, and only for expressions that hit a gap. */
 const DST_HORIZON_DAYS = 3650;
 const transitionCache = new Map<string, { day: string; transitions: DstTransition[] }>();

@@ -123,18 +123,19 @@ export class ScheduleGateway {
     }
   }
 
-  /** Replaces spec, action, policies and memo (keeps the pause state unless the definition changes it). */
-  async update(def: ScheduleDefinition): Promise<void> {
-    const next = this.options(def);
+  /**
+   * Replaces spec, action and policies. The pause state changes only when `paused` is given (a pause made in the Web UI
+   * meanwhile is kept). The memo cannot be updated through the SDK: it keeps the definition as created.
+   */
+  async update(def: Omit<ScheduleDefinition, 'paused'> & { paused: boolean | undefined }): Promise<void> {
+    const next = this.options({ ...def, paused: def.paused ?? false });
     await this.client.schedule.getHandle(def.scheduleId).update((prev) => ({
       ...prev,
       spec: next.spec,
       action: next.action as typeof prev.action,
       policies: next.policies as typeof prev.policies,
-      state: { ...prev.state, paused: def.paused, note: def.note ?? prev.state.note },
+      state: def.paused === undefined ? prev.state : { ...prev.state, paused: def.paused, note: def.note ?? prev.state.note },
     }));
-    // Memo is not part of an update in the SDK's API; the memo is refreshed on the next create only, so the
-    // reconciler rebuilds rows from the action input, which update() does keep current.
   }
 
   async describe(scheduleId: string): Promise<ScheduleSnapshot | null> {

@@ -257,13 +257,30 @@ export async function setNextRunAt(em: EntityManager, scheduleId: string, nextRu
  */
 export async function recordFiring(
   em: EntityManager,
-  f: { scheduleId: string; scheduledFor: string; taskId: string; status: LastRunStatus },
+  f: { scheduleId: string; scheduledFor: string; taskId: string; status: LastRunStatus; onlyIfNewer?: boolean },
 ): Promise<void> {
+  // onlyIfNewer: the API's optimistic "running" must not replace the outcome the firing may already have written.
   await em.execute(
     `update periodic_tasks set last_run_at = ?, last_run_status = ?, last_task_id = ?
-      where schedule_id = ? and deleted_at is null and (last_run_at is null or last_run_at <= ?)`,
+      where schedule_id = ? and deleted_at is null and (last_run_at is null or last_run_at ${f.onlyIfNewer ? '<' : '<='} ?)`,
     [f.scheduledFor, f.status, f.taskId, f.scheduleId, f.scheduledFor],
   );
+}
+
+/** Live rows by id in the brand (any kind), in one query. */
+export async function findPeriodicTasksByIds(em: EntityManager, brandId: number, ids: number[]): Promise<Map<number, PeriodicTaskRow>> {
+  if (!ids.length) return new Map();
+  const rows = await em.execute<PeriodicTaskRow[]>(
+    `${SELECT_PERIODIC} where p.brand_id = ? and p.deleted_at is null and p.id in (${placeholders(ids)})`,
+    [brandId, ...ids],
+  );
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** Whether a schedule id ever had a row (deleted ones included): an idempotency key is not reused for a new schedule. */
+export async function scheduleIdWasUsed(em: EntityManager, scheduleId: string): Promise<boolean> {
+  const rows = await em.execute<{ id: number }[]>(`select id from periodic_tasks where schedule_id = ?`, [scheduleId]);
+  return rows.length > 0;
 }
 
 /** Soft delete; returns false when the row was already gone. */

@@ -322,6 +322,26 @@ describe('periodic tasks on Temporal Schedules (real Temporal and PostgreSQL)', 
     created.push(first.body.schedule_id);
     expect([first.status, again.status, again.headers['idempotent-replayed']]).toEqual([201, 200, 'true']);
     expect(again.body.id).toBe(first.body.id);
+    // Deleted, the key does not silently make a second schedule.
+    await t.http.delete(`/tasks/scheduled/periodic-tasks/${first.body.id}/`).set(t.headers());
+    const reused = await t.http.post('/tasks/scheduled/periodic-tasks/').set({ ...t.headers(), 'Idempotency-Key': key }).send({ task_type: 'noop', cron_expression: '0 1 * * *' });
+    expect([reused.status, reused.body.error_code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+    expect(await schedules.describe(first.body.schedule_id)).toBeNull();
+
+    // A pause made in the Web UI survives an unrelated PATCH through the API.
+    await t.client.schedule.getHandle(mine.body.schedule_id).pause('paused in the Web UI');
+    const renamed = await t.http.patch(`/tasks/scheduled/periodic-tasks/${mine.body.id}/`).set(t.headers()).send({ name: 'renamed' });
+    expect(renamed.body).toMatchObject({ name: 'renamed', is_active: false });
+    expect((await t.client.schedule.getHandle(mine.body.schedule_id).describe()).state.paused).toBe(true);
+
+    // Odd list queries are answered, never a 500.
+    const list = (q: string) => t.http.get(`/tasks/scheduled/periodic-tasks/?${q}`).set(t.headers());
+    expect((await list('ordering=constructor')).status).toBe(400);
+    expect((await list('base_task=99999999999')).body.count).toBe(0);
+    expect((await list('page=1000000000000')).status).toBe(400);
+    // Day of month and day of week together (Temporal: both): Friday the 13th is found.
+    const friday13 = await t.http.post('/tasks/scheduled/periodic-tasks/validate-cron/').set(t.headers()).send({ cron_expression: '0 9 13 * 5', from: '2026-01-01T00:00:00Z', count: 2 });
+    expect(friday13.body.next_runs).toEqual(['2026-02-13T09:00:00+00:00', '2026-03-13T09:00:00+00:00']);
   });
 
   it('cron jobs: frequency maps to a Schedule, task_type to a real workflow type; unsupported frequency is refused', async () => {

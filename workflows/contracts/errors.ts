@@ -39,6 +39,8 @@ export const ErrorCode = {
   CALENDAR_NOT_FOUND: 'CALENDAR_NOT_FOUND',
   /** execute-now/ was skipped by the schedule's overlap policy (a firing is still running). */
   SCHEDULE_OVERLAP_SKIPPED: 'SCHEDULE_OVERLAP_SKIPPED',
+  /** execute-now/ was accepted but held back by a buffer overlap policy behind the run in progress. */
+  SCHEDULE_RUN_QUEUED: 'SCHEDULE_RUN_QUEUED',
   /** A firing reached a worker after its catch-up window: recorded as failed with this type, not run. */
   SCHEDULE_RUN_MISSED: 'SCHEDULE_RUN_MISSED',
   // workflow failure types (ApplicationFailure.type), visible in the Temporal Web UI

@@ -72,9 +72,14 @@ export function resolveScheduledInput(input: TaskWorkflowInput, execution: Firin
   return { ...input, taskId: execution.workflowId, createdAt: execution.startTime.toISOString(), scheduledFor: nominal };
 }
 
-/** Seconds a firing started after its nominal time, beyond what jitter and the grace explain; > catch-up window = missed. */
+/**
+ * Seconds a firing waited for a worker, beyond the grace; more than the catch-up window = missed. Counted from when
+ * Temporal started the execution (`createdAt`), not from the nominal time: a run an overlap policy held back
+ * (buffer_one, buffer_all) starts late on purpose, and a Temporal server that was down is Temporal's own catch-up
+ * window's business. Jitter is included in that start.
+ */
 export function firingLateness(input: TaskWorkflowInput, startedAtMs: number): number {
   if (!input.schedule || !input.scheduledFor) return 0;
-  const late = (startedAtMs - Date.parse(input.scheduledFor)) / 1000 - input.schedule.jitterSeconds - input.schedule.lateGraceSeconds;
-  return Math.max(0, late);
+  const due = Math.max(Date.parse(input.createdAt), Date.parse(input.scheduledFor) + input.schedule.jitterSeconds * 1000);
+  return Math.max(0, (startedAtMs - due) / 1000 - input.schedule.lateGraceSeconds);
 }
