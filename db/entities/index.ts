@@ -6,9 +6,11 @@ import { JobCheckpoint } from './job-checkpoint.entity';
 import { PersistentJob } from './persistent-job.entity';
 import { PersistentJobItem } from './persistent-job-item.entity';
 import { CalendarEvent, PeriodicTask, PeriodicTaskCalendar, ScheduleManualTrigger, TaskCalendar } from './periodic-task.entity';
+import { ActivityExecution, MetricRollup, TaskMetrics } from './task-metrics.entity';
 import { Task } from './task.entity';
 import { User } from './user.entity';
 
+export { ActivityExecution, MetricRollup, TaskMetrics };
 export { CalendarEvent, PeriodicTask, PeriodicTaskCalendar, ScheduleManualTrigger, TaskCalendar };
 export { AuditLog, Brand, BrandMembership, IdempotencyKey, JobCheckpoint, PersistentJob, PersistentJobItem, Task, User };
-export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog, PersistentJob, JobCheckpoint, PersistentJobItem, PeriodicTask, TaskCalendar, PeriodicTaskCalendar, CalendarEvent, ScheduleManualTrigger];
+export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog, PersistentJob, JobCheckpoint, PersistentJobItem, PeriodicTask, TaskCalendar, PeriodicTaskCalendar, CalendarEvent, ScheduleManualTrigger, ActivityExecution, TaskMetrics, MetricRollup];

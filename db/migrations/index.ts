@@ -4,6 +4,7 @@ import { Migration20261125201612_persistent_jobs } from './20261125201612-persis
 import { Migration20261125213000_drop_task_is_resumable } from './20261125213000-drop-task-is-resumable';
 import { Migration20261125214126_scheduling } from './20261125214126-scheduling';
 import { Migration20261125223126_schedule_manual_triggers } from './20261125223126-schedule-manual-triggers';
+import { Migration20261125224109_task_metrics } from './20261125224109-task-metrics';
 
 /** Every committed migration, in order. `node dist/db/migrate.js create <name>` writes a new file; add it here. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261125213000_drop_task_is_resumable', class: Migration20261125213000_drop_task_is_resumable },
   { name: 'Migration20261125214126_scheduling', class: Migration20261125214126_scheduling },
   { name: 'Migration20261125223126_schedule_manual_triggers', class: Migration20261125223126_schedule_manual_triggers },
+  { name: 'Migration20261125224109_task_metrics', class: Migration20261125224109_task_metrics },
 ];
