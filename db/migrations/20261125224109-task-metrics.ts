@@ -18,6 +18,7 @@ export class Migration20261125224109_task_metrics extends Migration {
     this.addSql(`create index "task_metrics_brand_id_finished_at_index" on "task_metrics" ("brand_id", "finished_at");`);
     this.addSql(`create index "task_metrics_task_type_finished_at_index" on "task_metrics" ("task_type", "finished_at");`);
     this.addSql(`create index "metric_rollups_brand_bucket_index" on "metric_rollups" ("brand_id", "bucket");`);
+    this.addSql(`create index "task_metrics_brand_cost_index" on "task_metrics" ("brand_id", "cost_usd" desc);`);
   }
 
   override down(): void | Promise<void> {
