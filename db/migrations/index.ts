@@ -5,6 +5,7 @@ import { Migration20261125213000_drop_task_is_resumable } from './20261125213000
 import { Migration20261125214126_scheduling } from './20261125214126-scheduling';
 import { Migration20261125223126_schedule_manual_triggers } from './20261125223126-schedule-manual-triggers';
 import { Migration20261125224109_task_metrics } from './20261125224109-task-metrics';
+import { Migration20261125224501_alert_rules } from './20261125224501-alert-rules';
 
 /** Every committed migration, in order. `node dist/db/migrate.js create <name>` writes a new file; add it here. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -14,4 +15,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261125214126_scheduling', class: Migration20261125214126_scheduling },
   { name: 'Migration20261125223126_schedule_manual_triggers', class: Migration20261125223126_schedule_manual_triggers },
   { name: 'Migration20261125224109_task_metrics', class: Migration20261125224109_task_metrics },
+  { name: 'Migration20261125224501_alert_rules', class: Migration20261125224501_alert_rules },
 ];
