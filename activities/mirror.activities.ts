@@ -4,6 +4,7 @@ import { lastRunStatusOf } from '../workflows/contracts/schedules';
 import type { TaskStatus } from '../workflows/contracts/task-types';
 import type { TaskTransition } from '../workflows/contracts/task-workflow';
 import type { ActivityDeps } from './deps';
+import { observeTaskTransition } from './observability';
 
 export function createMirrorActivities(deps: ActivityDeps) {
   return {
@@ -14,6 +15,7 @@ export function createMirrorActivities(deps: ActivityDeps) {
     async recordTaskTransition(transition: TaskTransition): Promise<boolean> {
       const em = deps.orm.em.fork();
       const landed = await upsertTaskTransition(em, transition);
+      if (landed) observeTaskTransition(transition);
       const { input } = transition;
       if (input.schedule && input.scheduledFor && landed) {
         const missed = transition.resultData?.missed === true;

@@ -13,6 +13,7 @@ import { rootCauseMessage } from '../workflows/contracts/errors';
 import { resolveScheduledInput } from '../workflows/contracts/schedules';
 import { mirrorSeq, runOf, runOfSeq } from '../workflows/contracts/task-workflow';
 import type { ActivityDeps } from './deps';
+import { observeReconcileReport } from './observability';
 
 export interface ReconcileReport {
   checked: number;
@@ -87,6 +88,7 @@ export function createReconcileActivities(deps: ActivityDeps) {
 
       // 3. Schedules: the mirror never shows a Schedule Temporal does not have, and shows every one it has.
       report.schedules = await reconcileSchedules(deps, em);
+      observeReconcileReport(report);
       return report;
     },
   };

@@ -8,6 +8,10 @@ import { brandScope } from './middleware/brand-scope';
 import { errorHandler, type Logger } from './middleware/error-handler';
 import { requestContext } from './middleware/request-context';
 import type { AppState } from './middleware/state';
+import { httpObservability } from './observability/http';
+import { createLogger } from './observability/logger';
+import { apiRegistry, enableProcessMetrics } from './observability/metrics';
+import { metricsRoutes } from './observability/metrics.routes';
 import { calendarRoutes } from './routes/calendars.routes';
 import { healthRoutes } from './routes/health.routes';
 import { persistentJobRoutes } from './routes/persistent-jobs.routes';
@@ -29,12 +33,9 @@ export interface AppDeps {
   orm: MikroORM;
   temporal: Client;
   config: AppConfig;
+  /** Defaults to pino JSON logs on stdout at LOG_LEVEL. */
   logger?: Logger;
 }
-
-const consoleLogger: Logger = {
-  error: (obj, msg) => console.error(JSON.stringify({ level: 'error', msg, ...obj, err: String((obj.err as Error)?.stack ?? obj.err) })),
-};
 
 /** Builds the Koa app from its dependencies; never listens (server.ts does, tests use supertest on callback()). */
 export function createApp(deps: AppDeps): Koa<AppState> {
@@ -46,12 +47,16 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const taskService = new TaskService({ orm, tasks, config });
   const jobService = new PersistentJobService({ orm, jobs: new JobWorkflowGateway(temporal, config.TEMPORAL_TASK_QUEUE), config });
 
+  const logger = deps.logger ?? createLogger(config);
+  enableProcessMetrics(apiRegistry);
   app.use(requestContext());
-  app.use(errorHandler(deps.logger ?? consoleLogger));
+  app.use(httpObservability(logger));
+  app.use(errorHandler(logger));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
 
   const health = healthRoutes({ orm, temporal: temporal.connection, namespace: config.TEMPORAL_NAMESPACE });
   app.use(health.routes());
+  app.use(metricsRoutes(apiRegistry).routes());
 
   // Everything below requires a valid token and an X-Brand-ID the caller belongs to.
   app.use(authenticate(config, identity));

@@ -44,6 +44,10 @@ const configSchema = z.object({
    */
   JOB_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Worker process: port of its prom-client `/metrics` (task transitions, mirror lag, reconciler drift, alert deliveries); 0 = off. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Worker process: port of the Temporal SDK Runtime's own Prometheus `/metrics` (pollers, slots, latencies); 0 = off. */
+  TEMPORAL_SDK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   /** OpenAI-compatible chat completions for ai_content_generation; unset → that type is refused at creation. */
   AI_API_BASE_URL: z.string().url().optional(),
   AI_API_KEY: z.string().optional(),

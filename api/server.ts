@@ -2,15 +2,17 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { createOrmConfig } from '../db/mikro-orm.config';
 import { createApp } from './app';
 import { loadConfig, publicUrl } from './config';
+import { createLogger } from './observability/logger';
 import { createTemporalClient } from './temporal/connection';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const orm = await MikroORM.init(createOrmConfig(config.DATABASE_URL));
   const { client, connection } = createTemporalClient(config);
-  const app = createApp({ orm, temporal: client, config });
+  const logger = createLogger(config);
+  const app = createApp({ orm, temporal: client, config, logger });
   const server = app.listen(config.PORT, config.HOST, () => {
-    console.log(`api listening on ${publicUrl(config)}`);
+    logger.info({ url: publicUrl(config) }, 'api listening');
   });
   const shutdown = async () => {
     server.close();

@@ -1,26 +1,32 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Runtime, makeTelemetryFilterString, DefaultLogger } from '@temporalio/worker';
+import { workerRegistry } from '../activities/observability';
 import { loadConfig } from '../api/config';
+import { enableProcessMetrics } from '../api/observability/metrics';
 import { createTemporalClient } from '../api/temporal/connection';
 import { ensureAutoResumeSchedule, ensureReconcilerSchedule } from '../api/temporal/system-schedules';
 import { createOrmConfig } from '../db/mikro-orm.config';
+import { serveMetrics, sdkMetricsOptions } from './metrics-server';
 import { connectWorker, createTaskWorker } from './worker-options';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   Runtime.install({
     logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO'),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) }, ...sdkMetricsOptions(config) },
   });
   const orm = await MikroORM.init(createOrmConfig(config.DATABASE_URL));
   const { client, connection: clientConnection } = createTemporalClient(config);
   const connection = await connectWorker(config);
   const worker = await createTaskWorker({ orm, client, connection, config });
+  enableProcessMetrics(workerRegistry);
+  const metricsServer = config.WORKER_METRICS_PORT ? await serveMetrics(workerRegistry, config.HOST, config.WORKER_METRICS_PORT) : null;
   await ensureReconcilerSchedule(client, config.TEMPORAL_TASK_QUEUE, config.RECONCILE_INTERVAL_SECONDS);
   await ensureAutoResumeSchedule(client, config.TEMPORAL_TASK_QUEUE, config.AUTO_RESUME_INTERVAL_SECONDS);
   console.log(`worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${config.TEMPORAL_ADDRESS}`);
   // Worker.run() shuts down gracefully on SIGINT/SIGTERM (installed by the SDK's Runtime).
   await worker.run();
+  metricsServer?.close();
   await Promise.allSettled([orm.close(), connection.close(), clientConnection.close()]);
 }
 

@@ -3,8 +3,11 @@ import type Koa from 'koa';
 import { AppError, ErrorCode } from '../errors';
 import type { AppState } from './state';
 
+/** The slice of a pino logger the API writes to (api/observability/logger.ts makes it; tests may pass a stub). */
 export interface Logger {
   error(obj: Record<string, unknown>, msg: string): void;
+  /** One line per request (api/observability/http.ts); a stub without it logs errors only. */
+  info?(obj: Record<string, unknown>, msg: string): void;
 }
 
 /** gRPC UNAVAILABLE / DEADLINE_EXCEEDED: Temporal is down or unreachable, which is a 503, not a 500. */
@@ -35,7 +38,7 @@ export function errorHandler(logger: Logger): Koa.Middleware<AppState> {
     } catch (err) {
       const appError = toAppError(err);
       if (!appError) {
-        logger.error({ err, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path }, 'unhandled error');
+        logger.error({ err, request_id: ctx.state.requestId, method: ctx.method, path: ctx.path }, 'unhandled error');
       }
       const e = appError ?? new AppError(ErrorCode.INTERNAL_ERROR, 500, 'Internal server error', { request_id: ctx.state.requestId });
       ctx.status = e.status;

@@ -183,7 +183,7 @@ export class TaskService {
     // reconciler marks the orphan row failed with an explanation instead of leaving it pending forever.
     const pending = { input, seq: mirrorSeq(0, 'pending'), status: 'pending' as const };
     const [startOutcome, insertOutcome] = await Promise.allSettled([
-      this.deps.tasks.start(input, 'create'),
+      this.deps.tasks.start(input, 'create', actor.requestId),
       insertTaskIfMissing(em, pending),
     ]);
     if (startOutcome.status === 'rejected') {
@@ -294,7 +294,7 @@ export class TaskService {
     };
     let started;
     try {
-      started = await this.deps.tasks.start(input, 'retry');
+      started = await this.deps.tasks.start(input, 'retry', actor.requestId);
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         throw AppError.invalidTransition('The task is already running again (concurrent retry)', 'running', RETRYABLE_STATUSES);

@@ -10,6 +10,7 @@ import { SCHEDULE_ID_PREFIX } from '../../workflows/contracts/schedules';
 import { BrandIdKey, TaskIdKey, TaskPriorityKey, TaskTypeKey, TemporalScheduledStartTimeKey } from '../../workflows/contracts/search-attributes';
 import { TEMPORAL_PRIORITY_KEY } from '../../workflows/contracts/task-types';
 import type { TaskAmendment, TaskProgressView, TaskWorkflowInput } from '../../workflows/contracts/task-workflow';
+import { tasksStarted } from '../observability/metrics';
 
 export interface StartResult {
   runId: string;
@@ -29,9 +30,10 @@ export class TaskWorkflowGateway {
 
   /**
    * `create`: a workflow id is started at most once, ever (a second create with the same id, e.g. an
-   * idempotent replay, returns the existing run). `retry`: a new run of a closed workflow id.
+   * idempotent replay, returns the existing run). `retry`: a new run of a closed workflow id. `requestId` (the HTTP
+   * call's X-Request-ID) goes into the run's memo as `request_id`, shown by the Web UI and `describe()`.
    */
-  async start(input: TaskWorkflowInput, mode: 'create' | 'retry'): Promise<StartResult> {
+  async start(input: TaskWorkflowInput, mode: 'create' | 'retry', requestId?: string | null): Promise<StartResult> {
     try {
       const handle = await this.client.workflow.start(input.taskType, {
         taskQueue: this.taskQueue,
@@ -47,7 +49,9 @@ export class TaskWorkflowGateway {
           { key: TaskPriorityKey, value: input.priority },
         ],
         staticSummary: input.description ? input.description.slice(0, 200) : undefined,
+        memo: requestId ? { request_id: requestId } : undefined,
       });
+      tasksStarted.inc({ task_type: input.taskType });
       return { runId: handle.firstExecutionRunId, alreadyExisted: false };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError && mode === 'create') {

@@ -5,8 +5,9 @@ import type { AppConfig } from '../../api/config';
 /**
  * The real worker entry point (dist/worker/main.js) as a child process on the test's task queue, so a test can
  * kill it with SIGKILL. System schedules are pushed out of the way (one hour) so they do not fire during the test.
+ * `env` adds or overrides variables (e.g. metrics ports).
  */
-export function spawnWorkerProcess(config: AppConfig): ChildProcess {
+export function spawnWorkerProcess(config: AppConfig, env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'worker', 'main.js')], {
     env: {
       ...process.env,
@@ -21,6 +22,10 @@ export function spawnWorkerProcess(config: AppConfig): ChildProcess {
       RECONCILE_INTERVAL_SECONDS: '3600',
       AUTO_RESUME_INTERVAL_SECONDS: '3600',
       LOG_LEVEL: 'warn',
+      // Metrics endpoints off unless a test asks for them (fixed default ports would collide between test files).
+      WORKER_METRICS_PORT: '0',
+      TEMPORAL_SDK_METRICS_PORT: '0',
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
