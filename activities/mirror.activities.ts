@@ -1,6 +1,8 @@
 import { recordFiring, setNextRunAt, wasTriggeredManually } from '../db/repositories/periodic-task.repository';
 import { upsertTaskTransition } from '../db/repositories/task-mirror.repository';
 import { lastRunStatusOf } from '../workflows/contracts/schedules';
+import { TERMINAL_STATUSES } from '../workflows/contracts/task-types';
+import { finalizeTaskMetrics } from './metrics/task-metrics';
 import type { TaskStatus } from '../workflows/contracts/task-types';
 import type { TaskTransition } from '../workflows/contracts/task-workflow';
 import type { ActivityDeps } from './deps';
@@ -17,6 +19,10 @@ export function createMirrorActivities(deps: ActivityDeps) {
       const landed = await upsertTaskTransition(em, transition);
       if (landed) observeTaskTransition(transition);
       const { input } = transition;
+      if (landed && TERMINAL_STATUSES.includes(transition.status as TaskStatus)) {
+        // The task's end: its measured activity attempts become its metrics row (and the rollups) in one transaction.
+        await finalizeTaskMetrics(em, deps.config, input, transition.status, transition.completedAt ?? new Date().toISOString());
+      }
       if (input.schedule && input.scheduledFor && landed) {
         const missed = transition.resultData?.missed === true;
         await recordFiring(em, {

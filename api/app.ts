@@ -13,6 +13,7 @@ import { createLogger } from './observability/logger';
 import { apiRegistry, enableProcessMetrics } from './observability/metrics';
 import { metricsRoutes } from './observability/metrics.routes';
 import { calendarRoutes } from './routes/calendars.routes';
+import { taskMetricsRoutes } from './routes/metrics.routes';
 import { healthRoutes } from './routes/health.routes';
 import { persistentJobRoutes } from './routes/persistent-jobs.routes';
 import { scheduleAnalysisRoutes } from './routes/schedule-analysis.routes';
@@ -21,6 +22,8 @@ import { taskRoutes } from './routes/tasks.routes';
 import { IdentityService } from './services/identity.service';
 import { PersistentJobService } from './services/persistent-job.service';
 import { CalendarService } from './services/calendar.service';
+import { MetricsAnalysisService } from './services/metrics-analysis.service';
+import { MetricsService } from './services/metrics.service';
 import { CronJobService } from './services/cron-job.service';
 import { PeriodicTaskService } from './services/periodic-task.service';
 import { ScheduleAnalysisService } from './services/schedule-analysis.service';
@@ -62,11 +65,27 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(authenticate(config, identity));
   app.use(brandScope(identity));
   // Specific prefixes first: /tasks/persistent-jobs/... must not be read as /tasks/{id}/...
+  const metricsService = new MetricsService({ orm, config });
+  const metricsAnalysis = new MetricsAnalysisService({
+    orm,
+    // Recommendations include colliding schedules: the optimize-schedules dry run (reads only).
+    scheduleCollisions: (brandId) =>
+      scheduleAnalysis.optimize({ userId: 0, username: 'system', brandId, brandName: '', requestId: null }, undefined, {
+        dry_run: true,
+        horizon_hours: 24,
+        min_group_size: 2,
+        strategy: 'auto',
+      }),
+  });
+  const taskMetricsRouter = taskMetricsRoutes(metricsService, metricsAnalysis);
+  app.use(taskMetricsRouter.routes());
+  app.use(taskMetricsRouter.allowedMethods());
   const jobRouter = persistentJobRoutes(jobService, orm, config);
   app.use(jobRouter.routes());
   app.use(jobRouter.allowedMethods());
   const schedules = new ScheduleGateway(temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE);
   const periodic = new PeriodicTaskService({ orm, schedules, config });
+  const scheduleAnalysis = new ScheduleAnalysisService({ orm, periodic, schedules, config });
   const schedulingRouter = schedulingRoutes({
     periodic,
     cronJobs: new CronJobService(periodic),
@@ -74,12 +93,12 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     // @scheduling-extra (calendar and analysis routes: add a registration function to this list)
     extra: [
       (router) => calendarRoutes(router, new CalendarService({ orm, config, periodic })),
-      scheduleAnalysisRoutes(new ScheduleAnalysisService({ orm, periodic, schedules, config })),
+      scheduleAnalysisRoutes(scheduleAnalysis),
     ],
   });
   app.use(schedulingRouter.routes());
   app.use(schedulingRouter.allowedMethods());
-  const taskRouter = taskRoutes(taskService, config, jobService, periodic);
+  const taskRouter = taskRoutes(taskService, config, jobService, periodic, metricsService);
   app.use(taskRouter.routes());
   app.use(taskRouter.allowedMethods());
   return app;

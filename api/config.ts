@@ -34,6 +34,25 @@ const configSchema = z.object({
    */
   SCHEDULE_LATE_GRACE_SECONDS: z.coerce.number().int().min(0).default(5),
   SCHEDULE_DEFAULT_CATCHUP_SECONDS: z.coerce.number().int().min(0).default(60),
+  /**
+   * Cost of a task in USD per second of measured activity time, by task type (JSON object; `default` for the others),
+   * e.g. {"default": 0.00002, "ai_content_generation": 0.002}.
+   */
+  METRIC_PRICE_TABLE: z
+    .string()
+    .default('{"default": 0.00002}')
+    .transform((raw, ctx) => {
+      try {
+        const table = JSON.parse(raw) as unknown;
+        if (table && typeof table === 'object' && !Array.isArray(table) && Object.values(table).every((v) => typeof v === 'number' && v >= 0)) {
+          return table as Record<string, number>;
+        }
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: 'Must be a JSON object of non-negative numbers (USD per second), e.g. {"default": 0.00002}' });
+      return z.NEVER;
+    }),
   /** Activity heartbeat timeout: how fast a dead worker's activity moves to a live one. */
   ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(15),
   /** Minimum interval between progress writes to the mirror per activity. */
@@ -43,6 +62,14 @@ const configSchema = z.object({
    * run a job of seven simulated days in seconds with e.g. 0.00001 (Temporal's time-skipping server is not available here).
    */
   JOB_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
+  /**
+   * Workers (monitoring): how often a worker writes its heartbeat row, and after how long without one it is offline
+   * (unset: three heartbeat intervals of that worker). WORKER_BUILD_ID names the deployed build (default: a hash of
+   * the workflow bundle).
+   */
+  WORKER_HEARTBEAT_SECONDS: z.coerce.number().positive().max(3600).default(10),
+  WORKER_OFFLINE_AFTER_SECONDS: z.coerce.number().positive().max(86_400).optional(),
+  WORKER_BUILD_ID: z.string().max(128).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Worker process: port of its prom-client `/metrics` (task transitions, mirror lag, reconciler drift, alert deliveries); 0 = off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),

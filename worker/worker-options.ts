@@ -7,6 +7,8 @@ import { createActivities } from '../activities';
 import type { AppConfig } from '../api/config';
 import { JobWorkflowGateway } from '../api/temporal/job-workflows';
 import { ScheduleGateway } from '../api/temporal/schedules';
+import { insertActivityExecution } from '../db/repositories/task-metrics.repository';
+import { activityMetricsInterceptor } from './activity-metrics.interceptor';
 import { TaskWorkflowGateway } from '../api/temporal/task-workflows';
 
 /** Written by `npm run build` (worker/build-bundle.ts); without it the worker bundles workflows at start (slower). */
@@ -43,6 +45,8 @@ export async function createTaskWorker(deps: TaskWorkerDeps): Promise<Worker> {
       jobs: new JobWorkflowGateway(deps.client, config.TEMPORAL_TASK_QUEUE),
       schedules: new ScheduleGateway(deps.client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE),
     }),
+    // Every activity attempt of a task is measured into activity_executions (monitoring, issue 7).
+    interceptors: { activity: [activityMetricsInterceptor((execution) => insertActivityExecution(deps.orm.em.fork(), execution))] },
     // Sleeping tasks stay cached; a 2-core machine still handles thousands of them.
     maxCachedWorkflows: 2000,
     maxConcurrentActivityTaskExecutions: 200,

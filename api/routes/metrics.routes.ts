@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { AppState } from '../middleware/state';
 import { dashboardQuery, metricsBody, metricsPatch, parseListMetricsQuery, parseMetricsBody } from '../schemas/metrics.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
+import { anomaliesQuery, recommendationsQuery, type MetricsAnalysisService } from '../services/metrics-analysis.service';
 import { serializeMetrics, type MetricsService } from '../services/metrics.service';
 import { actorOf, pageLink } from './route-context';
 
@@ -9,7 +10,7 @@ const BASE = '/tasks/monitoring/metrics';
 const both = (path: string) => [path, `${path}/`];
 
 /** task_monitoring metrics (seed 000): CRUD of per-task metrics and the dashboards read from rollups. */
-export function taskMetricsRoutes(service: MetricsService): Router<AppState> {
+export function taskMetricsRoutes(service: MetricsService, analysis: MetricsAnalysisService): Router<AppState> {
   const router = new Router<AppState>({ strict: false });
 
   router.get(both(`${BASE}/dashboard`), async (ctx) => {
@@ -21,7 +22,12 @@ export function taskMetricsRoutes(service: MetricsService): Router<AppState> {
   router.get(both(`${BASE}/performance-by-type`), async (ctx) => {
     ctx.body = await service.performanceByType(ctx.state.brand.id, parseOrThrow(dashboardQuery, ctx.query));
   });
-  // @metrics-analysis-routes (anomalies/, recommendations/)
+  router.get(both(`${BASE}/anomalies`), async (ctx) => {
+    ctx.body = await analysis.anomalies(ctx.state.brand.id, parseOrThrow(anomaliesQuery, ctx.query));
+  });
+  router.get(both(`${BASE}/recommendations`), async (ctx) => {
+    ctx.body = await analysis.recommendations(ctx.state.brand.id, parseOrThrow(recommendationsQuery, ctx.query).period_days);
+  });
 
   router.get(both(BASE), async (ctx) => {
     const query = parseListMetricsQuery(ctx.query, (s, q) => parseOrThrow(s, q));

@@ -11,6 +11,7 @@ import {
   retryTaskBody,
 } from '../schemas/tasks.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
+import type { MetricsService } from '../services/metrics.service';
 import type { PeriodicTaskService } from '../services/periodic-task.service';
 import type { PersistentJobService } from '../services/persistent-job.service';
 import type { TaskService } from '../services/task.service';
@@ -23,6 +24,7 @@ export function taskRoutes(
   config: Pick<AppConfig, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>,
   jobs?: PersistentJobService,
   periodic?: Pick<PeriodicTaskService, 'forTask'>,
+  metrics?: Pick<MetricsService, 'forTask'>,
 ): Router<AppState> {
   const router = new Router<AppState>({ strict: false });
   const temporal = { uiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE };
@@ -57,11 +59,12 @@ export function taskRoutes(
 
   router.get(['/tasks/:id', '/tasks/:id/'], async (ctx) => {
     const task = await service.get(ctx.state.brand.id, ctx.params.id!);
-    const [job, schedule] = await Promise.all([
+    const [job, schedule, measured] = await Promise.all([
       jobs ? jobs.findForTask(ctx.state.brand.id, task.task_id) : null,
       periodic ? periodic.forTask(task) : null,
+      metrics && task.has_metrics ? metrics.forTask(task.task_id) : null,
     ]);
-    ctx.body = { ...serializeTaskDetail(task, temporal), persistent_job: job ? jobSummary(job) : null, periodic: schedule };
+    ctx.body = { ...serializeTaskDetail(task, temporal), metrics: measured, persistent_job: job ? jobSummary(job) : null, periodic: schedule };
   });
 
   router.patch(['/tasks/:id', '/tasks/:id/'], async (ctx) => {
