@@ -94,6 +94,9 @@ export async function startBenchStack(opts: { taskQueue: string; dbPrefix: strin
     LOG_LEVEL: 'warn',
     RECONCILE_INTERVAL_SECONDS: '3600',
     AUTO_RESUME_INTERVAL_SECONDS: '3600',
+    // A dev stack (make up) may hold the worker's metrics ports: the bench's worker serves none.
+    WORKER_METRICS_PORT: '0',
+    TEMPORAL_SDK_METRICS_PORT: '0',
   };
   const service = (name: 'api' | 'worker', script: string) => {
     const profile = process.env.BENCH_PROFILE && name === 'api' ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
