@@ -12,6 +12,7 @@ import { createReportActivities } from './report.activities';
 import { createJobActivities } from './jobs.activities';
 import { createJobMaintenanceActivities } from './job-maintenance.activities';
 import { createCleanupOldTasksActivities } from './cleanup-old-tasks.activities';
+import { createAlertActivities } from './alerts.activities';
 // @generator-imports (npm run new:task-type adds imports above this line)
 
 export type { ActivityDeps } from './deps';
@@ -37,6 +38,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createJobActivities(deps),
     ...createJobMaintenanceActivities(deps),
     ...createCleanupOldTasksActivities(deps),
+    // Alert rules: evaluation and channel deliveries
+    ...createAlertActivities(deps),
     // @generator (npm run new:task-type adds activities above this line)
   };
 }

@@ -80,6 +80,15 @@ const configSchema = z.object({
   AI_API_KEY: z.string().optional(),
   AI_MODEL: z.string().default('gpt-4o-mini'),
   AI_TIMEOUT_SECONDS: z.coerce.number().positive().default(60),
+  /**
+   * Alert rules: how often the `system-evaluate-alerts` schedule evaluates every active rule; the SMTP server of e-mail
+   * channels (e.g. smtp://user:pass@mail.example.com:587; unset → e-mail channels are refused at rule creation) and
+   * their sender; the time one delivery attempt (HTTP call or SMTP session) may take.
+   */
+  ALERT_EVAL_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'Must be an smtp:// or smtps:// URL').optional(),
+  ALERT_EMAIL_FROM: z.string().default('durable-tasks alerts <alerts@localhost>'),
+  ALERT_DELIVERY_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(10),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

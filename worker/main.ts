@@ -4,7 +4,7 @@ import { workerRegistry } from '../activities/observability';
 import { loadConfig } from '../api/config';
 import { enableProcessMetrics } from '../api/observability/metrics';
 import { createTemporalClient } from '../api/temporal/connection';
-import { ensureAutoResumeSchedule, ensureReconcilerSchedule } from '../api/temporal/system-schedules';
+import { ensureAlertEvaluationSchedule, ensureAutoResumeSchedule, ensureReconcilerSchedule } from '../api/temporal/system-schedules';
 import { createOrmConfig } from '../db/mikro-orm.config';
 import { serveMetrics, sdkMetricsOptions } from './metrics-server';
 import { connectWorker, createTaskWorker } from './worker-options';
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const metricsServer = config.WORKER_METRICS_PORT ? await serveMetrics(workerRegistry, config.HOST, config.WORKER_METRICS_PORT) : null;
   await ensureReconcilerSchedule(client, config.TEMPORAL_TASK_QUEUE, config.RECONCILE_INTERVAL_SECONDS);
   await ensureAutoResumeSchedule(client, config.TEMPORAL_TASK_QUEUE, config.AUTO_RESUME_INTERVAL_SECONDS);
+  await ensureAlertEvaluationSchedule(client, config.TEMPORAL_TASK_QUEUE, config.ALERT_EVAL_INTERVAL_SECONDS);
   console.log(`worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${config.TEMPORAL_ADDRESS}`);
   // Worker.run() shuts down gracefully on SIGINT/SIGTERM (installed by the SDK's Runtime).
   await worker.run();

@@ -26,3 +26,4 @@ export { cleanup_old_tasks } from './tasks/cleanup-old-tasks';
 export { persistent_job } from './jobs/persistent-job';
 export { reconcileMirrorWorkflow } from './system/reconcile-mirror';
 export { autoResumeJobsWorkflow } from './system/auto-resume-jobs';
+export { evaluateAlertsWorkflow, deliverAlertWorkflow } from './system/evaluate-alerts';

@@ -3,6 +3,7 @@ import type { Duration } from '@temporalio/common';
 
 export const RECONCILER_SCHEDULE_ID = 'system-reconcile-mirror';
 export const AUTO_RESUME_SCHEDULE_ID = 'system-auto-resume-jobs';
+export const ALERT_EVALUATION_SCHEDULE_ID = 'system-evaluate-alerts';
 
 /** Creates a system schedule once (idempotent: an existing one is left as it is); visible under Schedules in the Web UI. */
 async function ensureSystemSchedule(
@@ -42,5 +43,17 @@ export function ensureAutoResumeSchedule(client: Client, taskQueue: string, inte
     intervalSeconds,
     timeout: '15 minutes',
     note: 'Resumes persistent jobs with auto_resume (paused, or failed/cancelled with a valid checkpoint)',
+  });
+}
+
+/** Every interval (ALERT_EVAL_INTERVAL_SECONDS), `evaluateAlertsWorkflow` evaluates every brand's active alert rules. */
+export function ensureAlertEvaluationSchedule(client: Client, taskQueue: string, intervalSeconds: number): Promise<void> {
+  return ensureSystemSchedule(client, {
+    id: ALERT_EVALUATION_SCHEDULE_ID,
+    workflowType: 'evaluateAlertsWorkflow',
+    taskQueue,
+    intervalSeconds,
+    timeout: '10 minutes',
+    note: 'Evaluates alert rules (task_monitoring) and starts one delivery workflow per firing',
   });
 }

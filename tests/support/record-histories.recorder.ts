@@ -197,6 +197,25 @@ describe('recording histories', () => {
     await fire('noop-schedule-missed', { catchup_window_seconds: 0 }, 'failed', true);
   });
 
+  it('records the alert workflows (an evaluation that fires and starts a delivery, the delivery)', async () => {
+    const rule = await t.http.post('/tasks/monitoring/alerts/').set(t.headers()).send({
+      name: 'record',
+      metric_field: 'queue_depth',
+      condition: 'gte',
+      threshold: 0,
+      channels: [{ type: 'webhook', url: `${siteUrl}/alert`, secret: 'record-secret-0123' }],
+    });
+    const evaluateId = `evaluate-alerts-record-${Date.now()}`;
+    const report = (await t.client.workflow.execute('evaluateAlertsWorkflow', {
+      taskQueue: t.config.TEMPORAL_TASK_QUEUE,
+      workflowId: evaluateId,
+      args: [{ ruleIds: [rule.body.id] }],
+    })) as { deliveries: string[] };
+    await t.client.workflow.getHandle(report.deliveries[0]!).result();
+    await save('evaluateAlertsWorkflow-fired', evaluateId);
+    await save('deliverAlertWorkflow-delivered', report.deliveries[0]!);
+  });
+
   it('records the platform types (noop, http_request, data_export, reconciler)', async () => {
     await runTask('noop-completed', { task_type: 'noop', context_data: { duration_ms: 300 } }, ['completed']);
     await runTask('noop-failed', { task_type: 'noop', context_data: { fail_message: 'boom' } }, ['failed']);
