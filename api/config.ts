@@ -88,7 +88,7 @@ const configSchema = z.object({
   ALERT_EVAL_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'Must be an smtp:// or smtps:// URL').optional(),
   ALERT_EMAIL_FROM: z.string().default('durable-tasks alerts <alerts@localhost>'),
-  ALERT_DELIVERY_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(10),
+  ALERT_DELIVERY_TIMEOUT_SECONDS: z.coerce.number().positive().max(60).default(10),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

@@ -9,12 +9,14 @@ import {
   listAlertRules,
   listDeliveries,
   lockAlertRule,
+  summarizeDeliveries,
   softDeleteAlertRule,
   updateAlertRule,
   type AlertDeliveryRow,
   type AlertEventRow,
   type AlertRuleRow,
   type AlertRuleWrite,
+  type DeliverySummaryRow,
 } from '../../db/repositories/alert.repository';
 import { insertAudit } from '../../db/repositories/audit.repository';
 import type { ChannelConfig, DeliveryOutcome } from '../../workflows/contracts/alerts';
@@ -50,7 +52,9 @@ export interface Page<T> {
 
 export interface AlertEventView {
   event: AlertEventRow;
+  /** The latest attempts (at most 100 per event), and every attempt counted per channel. */
   deliveries: AlertDeliveryRow[];
+  summary: DeliverySummaryRow[];
 }
 
 /** The rule's definition as a body, secrets included: what a PATCH is merged onto. */
@@ -173,9 +177,6 @@ export function serializeDelivery(d: AlertDeliveryRow) {
 
 export function serializeAlertEvent(v: AlertEventView) {
   const e = v.event;
-  // Per channel: how many attempts, and how the latest one went.
-  const channels = new Map<number, AlertDeliveryRow[]>();
-  for (const d of v.deliveries) channels.set(d.channel_index, [...(channels.get(d.channel_index) ?? []), d]);
   return {
     id: e.id,
     rule: { id: e.rule_id, name: e.rule_name },
@@ -186,19 +187,14 @@ export function serializeAlertEvent(v: AlertEventView) {
     occurred_at: iso(e.occurred_at),
     payload: e.payload,
     delivery_workflow_id: e.delivery_workflow_id,
-    delivery_summary: [...channels.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([index, attempts]) => {
-        const last = attempts[attempts.length - 1]!;
-        return {
-          channel_index: index,
-          channel: last.channel,
-          target: last.target,
-          attempts: attempts.length,
-          status: attempts.some((a) => a.status === 'delivered') ? 'delivered' : last.status,
-          delivered_at: iso(attempts.find((a) => a.status === 'delivered')?.delivered_at ?? null),
-        };
-      }),
+    delivery_summary: v.summary.map((s) => ({
+      channel_index: s.channel_index,
+      channel: s.channel,
+      target: s.target,
+      attempts: s.attempts,
+      status: s.delivered ? 'delivered' : s.last_status,
+      delivered_at: iso(s.delivered_at),
+    })),
     deliveries: v.deliveries.map(serializeDelivery),
   };
 }
@@ -271,10 +267,15 @@ export class AlertService {
     const pageSize = this.pageSize(q.page_size);
     const em = this.em();
     const { count, rows } = await listAlertEvents(em, f, pageSize, (q.page - 1) * pageSize);
-    const deliveries = await listDeliveries(em, rows.map((r) => r.id));
+    const ids = rows.map((r) => r.id);
+    const [deliveries, summary] = await Promise.all([listDeliveries(em, ids), summarizeDeliveries(em, ids)]);
     return {
       count,
-      rows: rows.map((event) => ({ event, deliveries: deliveries.filter((d) => d.event_id === event.id) })),
+      rows: rows.map((event) => ({
+        event,
+        deliveries: deliveries.filter((d) => d.event_id === event.id),
+        summary: summary.filter((s) => s.event_id === event.id),
+      })),
       page: q.page,
       pageSize,
     };
@@ -398,6 +399,7 @@ export class AlertService {
     }
     const em = this.em();
     const event = (await findAlertEvent(em, actor.brandId, recorded.id))!;
-    return { event, deliveries: await listDeliveries(em, [recorded.id]), outcome };
+    const [deliveries, summary] = await Promise.all([listDeliveries(em, [recorded.id]), summarizeDeliveries(em, [recorded.id])]);
+    return { event, deliveries, summary, outcome };
   }
 }

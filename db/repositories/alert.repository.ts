@@ -506,3 +506,30 @@ export async function listDeliveries(em: EntityManager, eventIds: number[], perE
     [...eventIds, perEvent],
   );
 }
+
+export interface DeliverySummaryRow {
+  event_id: number;
+  channel_index: number;
+  channel: string;
+  target: string;
+  attempts: number;
+  delivered: boolean;
+  last_status: 'pending' | 'delivered' | 'failed';
+  delivered_at: Date | null;
+}
+
+/** Per event and channel: every attempt counted (not only the listed ones), delivered or not, the latest status. */
+export async function summarizeDeliveries(em: EntityManager, eventIds: number[]): Promise<DeliverySummaryRow[]> {
+  if (eventIds.length === 0) return [];
+  return em.execute<DeliverySummaryRow[]>(
+    `select d.event_id::int as event_id, d.channel_index, (array_agg(d.channel order by d.id desc))[1] as channel,
+            (array_agg(d.target order by d.id desc))[1] as target, count(*)::int as attempts,
+            bool_or(d.status = 'delivered') as delivered, (array_agg(d.status order by d.id desc))[1] as last_status,
+            max(d.delivered_at) as delivered_at
+       from alert_deliveries d
+      where d.event_id in (${eventIds.map(() => '?').join(', ')})
+      group by d.event_id, d.channel_index
+      order by d.event_id, d.channel_index`,
+    eventIds,
+  );
+}
