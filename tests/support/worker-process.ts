@@ -21,6 +21,7 @@ export function spawnWorkerProcess(config: AppConfig, env: Record<string, string
       PROGRESS_WRITE_INTERVAL_MS: '0',
       RECONCILE_INTERVAL_SECONDS: '3600',
       AUTO_RESUME_INTERVAL_SECONDS: '3600',
+      ALERT_EVAL_INTERVAL_SECONDS: '3600',
       LOG_LEVEL: 'warn',
       // Metrics endpoints off unless a test asks for them (fixed default ports would collide between test files).
       WORKER_METRICS_PORT: '0',
