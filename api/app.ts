@@ -20,6 +20,7 @@ import { persistentJobRoutes } from './routes/persistent-jobs.routes';
 import { scheduleAnalysisRoutes } from './routes/schedule-analysis.routes';
 import { schedulingRoutes } from './routes/scheduling.routes';
 import { taskRoutes } from './routes/tasks.routes';
+import { workerRoutes } from './routes/workers.routes';
 import { AlertService } from './services/alert.service';
 import { IdentityService } from './services/identity.service';
 import { PersistentJobService } from './services/persistent-job.service';
@@ -30,9 +31,11 @@ import { CronJobService } from './services/cron-job.service';
 import { PeriodicTaskService } from './services/periodic-task.service';
 import { ScheduleAnalysisService } from './services/schedule-analysis.service';
 import { TaskService } from './services/task.service';
+import { WorkerRegistryService } from './services/worker-registry.service';
 import { AlertWorkflowGateway } from './temporal/alert-workflows';
 import { JobWorkflowGateway } from './temporal/job-workflows';
 import { ScheduleGateway } from './temporal/schedules';
+import { TaskQueueGateway } from './temporal/task-queues';
 import { TaskWorkflowGateway } from './temporal/task-workflows';
 
 export interface AppDeps {
@@ -86,6 +89,9 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const alertRouter = alertRoutes(new AlertService({ orm, config, workflows: new AlertWorkflowGateway(temporal, config.TEMPORAL_TASK_QUEUE) }));
   app.use(alertRouter.routes());
   app.use(alertRouter.allowedMethods());
+  const workerRouter = workerRoutes(new WorkerRegistryService({ orm, config, queues: new TaskQueueGateway(temporal, config.TEMPORAL_NAMESPACE) }));
+  app.use(workerRouter.routes());
+  app.use(workerRouter.allowedMethods());
   const jobRouter = persistentJobRoutes(jobService, orm, config);
   app.use(jobRouter.routes());
   app.use(jobRouter.allowedMethods());

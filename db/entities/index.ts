@@ -10,9 +10,11 @@ import { CalendarEvent, PeriodicTask, PeriodicTaskCalendar, ScheduleManualTrigge
 import { ActivityExecution, MetricRollup, TaskMetrics } from './task-metrics.entity';
 import { Task } from './task.entity';
 import { User } from './user.entity';
+import { WorkerRegistration } from './worker.entity';
 
 export { ActivityExecution, MetricRollup, TaskMetrics };
 export { AlertDelivery, AlertEvent, AlertRule };
 export { CalendarEvent, PeriodicTask, PeriodicTaskCalendar, ScheduleManualTrigger, TaskCalendar };
+export { WorkerRegistration };
 export { AuditLog, Brand, BrandMembership, IdempotencyKey, JobCheckpoint, PersistentJob, PersistentJobItem, Task, User };
-export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog, PersistentJob, JobCheckpoint, PersistentJobItem, PeriodicTask, TaskCalendar, PeriodicTaskCalendar, CalendarEvent, ScheduleManualTrigger, ActivityExecution, TaskMetrics, MetricRollup, AlertRule, AlertEvent, AlertDelivery];
+export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog, PersistentJob, JobCheckpoint, PersistentJobItem, PeriodicTask, TaskCalendar, PeriodicTaskCalendar, CalendarEvent, ScheduleManualTrigger, ActivityExecution, TaskMetrics, MetricRollup, WorkerRegistration, AlertRule, AlertEvent, AlertDelivery];

@@ -6,6 +6,7 @@ import { Migration20261125214126_scheduling } from './20261125214126-scheduling'
 import { Migration20261125223126_schedule_manual_triggers } from './20261125223126-schedule-manual-triggers';
 import { Migration20261125224109_task_metrics } from './20261125224109-task-metrics';
 import { Migration20261125224501_alert_rules } from './20261125224501-alert-rules';
+import { Migration20261125225204_workers } from './20261125225204-workers';
 
 /** Every committed migration, in order. `node dist/db/migrate.js create <name>` writes a new file; add it here. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -16,4 +17,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261125223126_schedule_manual_triggers', class: Migration20261125223126_schedule_manual_triggers },
   { name: 'Migration20261125224109_task_metrics', class: Migration20261125224109_task_metrics },
   { name: 'Migration20261125224501_alert_rules', class: Migration20261125224501_alert_rules },
+  { name: 'Migration20261125225204_workers', class: Migration20261125225204_workers },
 ];

@@ -13,6 +13,7 @@ import { createTemporalClient } from '../../api/temporal/connection';
 import { TaskWorkflowGateway } from '../../api/temporal/task-workflows';
 import { createOrmConfig } from '../../db/mikro-orm.config';
 import { ensureBrand, ensureUser, grantMembership } from '../../db/repositories/identity.repository';
+import { newWorkerId, runRegisteredWorker } from '../../worker/registration';
 import { connectWorker, createTaskWorker } from '../../worker/worker-options';
 
 let runtimeInstalled = false;
@@ -116,9 +117,10 @@ export async function createTestContext(options: { worker?: boolean; config?: Pa
         connection: workerConnection,
         config,
         workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
-        overrides,
+        overrides: { identity: newWorkerId(), ...overrides },
       });
-      workerRun = worker.run();
+      // Registered in the worker registry like the real worker (identity = worker_id), heartbeating while it runs.
+      workerRun = runRegisteredWorker(worker, { orm, config });
       return worker;
     },
     async stopWorker() {

@@ -22,6 +22,8 @@ export function spawnWorkerProcess(config: AppConfig, env: Record<string, string
       RECONCILE_INTERVAL_SECONDS: '3600',
       AUTO_RESUME_INTERVAL_SECONDS: '3600',
       ALERT_EVAL_INTERVAL_SECONDS: '3600',
+      WORKER_HEARTBEAT_SECONDS: String(config.WORKER_HEARTBEAT_SECONDS),
+      ...(config.WORKER_OFFLINE_AFTER_SECONDS ? { WORKER_OFFLINE_AFTER_SECONDS: String(config.WORKER_OFFLINE_AFTER_SECONDS) } : {}),
       LOG_LEVEL: 'warn',
       // Metrics endpoints off unless a test asks for them (fixed default ports would collide between test files).
       WORKER_METRICS_PORT: '0',
