@@ -150,3 +150,16 @@ export async function createTestContext(options: { worker?: boolean; config?: Pa
   if (options.worker !== false) await ctx.startWorker();
   return ctx;
 }
+
+/**
+ * The Temporal status of a task's workflow once it has closed. The workflow writes its terminal mirror row just before
+ * it closes, so a test that saw the row may still find the execution RUNNING for a moment.
+ */
+export async function closedStatus(gateway: TaskWorkflowGateway, taskId: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = (await gateway.describe(taskId)).status.name;
+    if (status !== 'RUNNING' || Date.now() > deadline) return status;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,4 +1,4 @@
-import { createTestContext, type TestContext } from '../support/harness';
+import { closedStatus, createTestContext, type TestContext } from '../support/harness';
 import { insertMirrorRows } from '../support/mirror-fixtures';
 
 const DAY_MS = 86_400_000;
@@ -150,10 +150,10 @@ describe('cleanup_old_tasks task type', () => {
     // untouched: recent, a schedule's template, running (even with an old completed_at), a status not chosen, the cleanup
     // tasks themselves, another brand's task
     for (const x of [...kept, run as Created, dry as Created]) expect(after).toContain(x.id);
-    expect((await t.gateway.describe(template.task_id)).status.name).toBe('COMPLETED');
+    expect(await closedStatus(t.gateway, template.task_id)).toBe('COMPLETED');
     expect((await t.http.get(`/tasks/${running.id}/`).set(t.headers())).body.status).toBe('running');
     expect(await listedIds(t.headers(t.outsider, t.otherBrand.id))).toContain(foreign.id);
-    expect((await t.gateway.describe(foreign.task_id)).status.name).toBe('COMPLETED');
+    expect(await closedStatus(t.gateway, foreign.task_id)).toBe('COMPLETED');
     for (const x of [...kept, foreign]) expect((await auditOf(x.task_id)).map((a) => a.action)).not.toContain('task.delete');
 
     await t.http.post(`/tasks/${running.id}/cancel/`).set(t.headers()).send({});
