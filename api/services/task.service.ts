@@ -55,6 +55,8 @@ export interface Actor {
 
 /** How long `cancel/` waits for the workflow to acknowledge before answering (the cancel itself is durable). */
 const CANCEL_WAIT_MS = 5_000;
+/** A retry that finds the failed run not yet closed waits up to this many times 100 ms for the close. */
+const RETRY_CLOSE_WAIT_STEPS = 30;
 /** Tolerated clock skew between the client and us for `scheduled_for`. */
 const SCHEDULE_SKEW_MS = 2_000;
 
@@ -293,13 +295,20 @@ export class TaskService {
       heartbeatTimeoutSeconds: this.deps.config.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
     };
     let started;
-    try {
-      started = await this.deps.tasks.start(input, 'retry', actor.requestId);
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw AppError.invalidTransition('The task is already running again (concurrent retry)', 'running', RETRYABLE_STATUSES);
+    for (let waited = 0; ; waited++) {
+      try {
+        started = await this.deps.tasks.start(input, 'retry', actor.requestId);
+        break;
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        // The workflow writes its terminal row just before it closes: a retry in that instant waits for that run to
+        // close. Another run open (a concurrent retry started it) or a run that stays open is refused.
+        const open = await this.deps.tasks.describe(task.task_id);
+        if (open.runId !== task.run_id || waited >= RETRY_CLOSE_WAIT_STEPS) {
+          throw AppError.invalidTransition('The task is already running again (concurrent retry)', 'running', RETRYABLE_STATUSES);
+        }
+        await new Promise((r) => setTimeout(r, 100));
       }
-      throw err;
     }
     await em.transactional(async (tx) => {
       await upsertTaskTransition(tx, {
