@@ -236,10 +236,11 @@ export class MetricsService {
     const since = new Date(Date.now() - hours * 3_600_000).toISOString();
     const interval = q.interval ?? (hours <= 24 ? 'hour' : 'day');
     const em = this.em();
+    const hourly = interval === 'hour';
     const [all, byBucket, byPriority, top] = await Promise.all([
-      sumRollups(em, brandId, since, `'all'`, { taskType: q.task_type }),
-      sumRollups(em, brandId, since, `date_trunc('${interval}', bucket)`, { taskType: q.task_type }),
-      sumRollups(em, brandId, since, 'priority', { taskType: q.task_type }),
+      sumRollups(em, brandId, since, `'all'`, { taskType: q.task_type, hourly: hours <= 24 }),
+      sumRollups(em, brandId, since, `date_trunc('${interval}', bucket, 'UTC')`, { taskType: q.task_type, hourly }),
+      sumRollups(em, brandId, since, 'priority', { taskType: q.task_type, hourly: hours <= 24 }),
       topExpensive(em, brandId, since, 10),
     ]);
     const summary = figures(aggregate(all));
@@ -268,14 +269,14 @@ export class MetricsService {
     const hours = DASHBOARD_PERIODS[q.period];
     const since = new Date(Date.now() - hours * 3_600_000).toISOString();
     const interval = q.interval ?? (hours <= 24 ? 'hour' : 'day');
-    const rows = await sumRollups(this.em(), brandId, since, `date_trunc('${interval}', bucket)`, { taskType: q.task_type });
+    const rows = await sumRollups(this.em(), brandId, since, `date_trunc('${interval}', bucket, 'UTC')`, { taskType: q.task_type, hourly: interval === 'hour' });
     return { period: q.period, since, interval, task_type: q.task_type ?? null, points: rows.map((r) => ({ bucket: iso(r.key), ...figures(aggregate([r])) })) };
   }
 
   async performanceByType(brandId: number, q: DashboardQuery) {
     const hours = DASHBOARD_PERIODS[q.period];
     const since = new Date(Date.now() - hours * 3_600_000).toISOString();
-    const rows = await sumRollups(this.em(), brandId, since, 'task_type');
+    const rows = await sumRollups(this.em(), brandId, since, 'task_type', { hourly: hours <= 24 });
     return {
       period: q.period,
       since,

@@ -7,14 +7,14 @@ import { JobCheckpoint } from './job-checkpoint.entity';
 import { PersistentJob } from './persistent-job.entity';
 import { PersistentJobItem } from './persistent-job-item.entity';
 import { CalendarEvent, PeriodicTask, PeriodicTaskCalendar, ScheduleManualTrigger, TaskCalendar } from './periodic-task.entity';
-import { ActivityExecution, MetricRollup, TaskMetrics } from './task-metrics.entity';
+import { ActivityExecution, MetricRollup, MetricRollupDaily, TaskMetrics } from './task-metrics.entity';
 import { Task } from './task.entity';
 import { User } from './user.entity';
 import { WorkerRegistration } from './worker.entity';
 
-export { ActivityExecution, MetricRollup, TaskMetrics };
+export { ActivityExecution, MetricRollup, MetricRollupDaily, TaskMetrics };
 export { AlertDelivery, AlertEvent, AlertRule };
 export { CalendarEvent, PeriodicTask, PeriodicTaskCalendar, ScheduleManualTrigger, TaskCalendar };
 export { WorkerRegistration };
 export { AuditLog, Brand, BrandMembership, IdempotencyKey, JobCheckpoint, PersistentJob, PersistentJobItem, Task, User };
-export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog, PersistentJob, JobCheckpoint, PersistentJobItem, PeriodicTask, TaskCalendar, PeriodicTaskCalendar, CalendarEvent, ScheduleManualTrigger, ActivityExecution, TaskMetrics, MetricRollup, WorkerRegistration, AlertRule, AlertEvent, AlertDelivery];
+export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog, PersistentJob, JobCheckpoint, PersistentJobItem, PeriodicTask, TaskCalendar, PeriodicTaskCalendar, CalendarEvent, ScheduleManualTrigger, ActivityExecution, TaskMetrics, MetricRollup, MetricRollupDaily, WorkerRegistration, AlertRule, AlertEvent, AlertDelivery];

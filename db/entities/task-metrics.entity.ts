@@ -87,3 +87,32 @@ export const MetricRollup = defineEntity({
   },
 });
 export type IMetricRollup = InferEntity<typeof MetricRollup>;
+
+/**
+ * The same rollups per day (UTC): a 30-day dashboard adds up ~30 rows per type and priority instead of ~720. Written in the
+ * same transaction as the hourly row; readers combine whole days from here with the hours of a partial first day.
+ */
+export const MetricRollupDaily = defineEntity({
+  name: 'MetricRollupDaily',
+  tableName: 'metric_rollups_daily',
+  uniques: [{ properties: ['bucket', 'brandId', 'taskType', 'priority'] }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    bucket: p.datetime(),
+    brandId: p.integer(),
+    taskType: p.string().length(64),
+    priority: p.string().length(16),
+    tasks: p.integer().default(0),
+    failed: p.integer().default(0),
+    withErrors: p.integer().default(0),
+    errorCount: p.integer().default(0),
+    execMsSum: p.double().default(0),
+    execMsMax: p.double().default(0),
+    cpuPctSum: p.double().default(0),
+    memMbSum: p.double().default(0),
+    memMbMax: p.double().default(0),
+    costSum: p.double().default(0),
+    durations: p.json<number[]>(),
+  },
+});
+export type IMetricRollupDaily = InferEntity<typeof MetricRollupDaily>;

@@ -7,6 +7,7 @@ import { Migration20261125223126_schedule_manual_triggers } from './202611252231
 import { Migration20261125224109_task_metrics } from './20261125224109-task-metrics';
 import { Migration20261125224501_alert_rules } from './20261125224501-alert-rules';
 import { Migration20261125225204_workers } from './20261125225204-workers';
+import { Migration20261125231000_metric_rollups_daily } from './20261125231000-metric-rollups-daily';
 
 /** Every committed migration, in order. `node dist/db/migrate.js create <name>` writes a new file; add it here. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261125224109_task_metrics', class: Migration20261125224109_task_metrics },
   { name: 'Migration20261125224501_alert_rules', class: Migration20261125224501_alert_rules },
   { name: 'Migration20261125225204_workers', class: Migration20261125225204_workers },
+  { name: 'Migration20261125231000_metric_rollups_daily', class: Migration20261125231000_metric_rollups_daily },
 ];

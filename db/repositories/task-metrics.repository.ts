@@ -120,33 +120,39 @@ function contributionOf(w: TaskMetricsWrite): Contribution {
   };
 }
 
-/** Adds (sign 1) or removes (sign -1) one row's contribution; maxima only grow (an upper bound after removals). */
+/**
+ * Adds (sign 1) or removes (sign -1) one row's contribution to its hour and its day; maxima only grow (an upper bound
+ * after removals).
+ */
 async function applyContribution(em: EntityManager, c: Contribution, sign: 1 | -1): Promise<void> {
   const histogram = emptyHistogram();
   histogram[c.durationBucket] = sign;
-  await em.execute(
-    `insert into metric_rollups (bucket, brand_id, task_type, priority, tasks, failed, with_errors, error_count, exec_ms_sum, exec_ms_max,
-                                 cpu_pct_sum, mem_mb_sum, mem_mb_max, cost_sum, durations)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)
-     on conflict (bucket, brand_id, task_type, priority) do update set
-       tasks = metric_rollups.tasks + excluded.tasks,
-       failed = metric_rollups.failed + excluded.failed,
-       with_errors = metric_rollups.with_errors + excluded.with_errors,
-       error_count = metric_rollups.error_count + excluded.error_count,
-       exec_ms_sum = metric_rollups.exec_ms_sum + excluded.exec_ms_sum,
-       exec_ms_max = greatest(metric_rollups.exec_ms_max, excluded.exec_ms_max),
-       cpu_pct_sum = metric_rollups.cpu_pct_sum + excluded.cpu_pct_sum,
-       mem_mb_sum = metric_rollups.mem_mb_sum + excluded.mem_mb_sum,
-       mem_mb_max = greatest(metric_rollups.mem_mb_max, excluded.mem_mb_max),
-       cost_sum = metric_rollups.cost_sum + excluded.cost_sum,
-       durations = jsonb_set(metric_rollups.durations, array[?::text],
-                             to_jsonb(coalesce((metric_rollups.durations->>(?::int))::int, 0) + ?::int))`,
-    [
-      c.bucket, c.brandId, c.taskType, c.priority, sign, sign * c.failed, sign * c.withErrors, sign * c.errorCount, sign * c.execMs,
-      sign > 0 ? c.execMs : 0, sign * c.cpuPct, sign * c.memMb, sign > 0 ? c.memMb : 0, sign * c.costUsd, JSON.stringify(histogram),
-      String(c.durationBucket), c.durationBucket, sign,
-    ],
-  );
+  const day = `${c.bucket.slice(0, 10)}T00:00:00.000Z`;
+  for (const [table, bucket] of [['metric_rollups', c.bucket], ['metric_rollups_daily', day]] as const) {
+    await em.execute(
+      `insert into ${table} (bucket, brand_id, task_type, priority, tasks, failed, with_errors, error_count, exec_ms_sum, exec_ms_max,
+                             cpu_pct_sum, mem_mb_sum, mem_mb_max, cost_sum, durations)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)
+       on conflict (bucket, brand_id, task_type, priority) do update set
+         tasks = ${table}.tasks + excluded.tasks,
+         failed = ${table}.failed + excluded.failed,
+         with_errors = ${table}.with_errors + excluded.with_errors,
+         error_count = ${table}.error_count + excluded.error_count,
+         exec_ms_sum = ${table}.exec_ms_sum + excluded.exec_ms_sum,
+         exec_ms_max = greatest(${table}.exec_ms_max, excluded.exec_ms_max),
+         cpu_pct_sum = ${table}.cpu_pct_sum + excluded.cpu_pct_sum,
+         mem_mb_sum = ${table}.mem_mb_sum + excluded.mem_mb_sum,
+         mem_mb_max = greatest(${table}.mem_mb_max, excluded.mem_mb_max),
+         cost_sum = ${table}.cost_sum + excluded.cost_sum,
+         durations = jsonb_set(${table}.durations, array[?::text],
+                               to_jsonb(coalesce((${table}.durations->>(?::int))::int, 0) + ?::int))`,
+      [
+        bucket, c.brandId, c.taskType, c.priority, sign, sign * c.failed, sign * c.withErrors, sign * c.errorCount, sign * c.execMs,
+        sign > 0 ? c.execMs : 0, sign * c.cpuPct, sign * c.memMb, sign > 0 ? c.memMb : 0, sign * c.costUsd, JSON.stringify(histogram),
+        String(c.durationBucket), c.durationBucket, sign,
+      ],
+    );
+  }
 }
 
 /**
@@ -297,25 +303,40 @@ export interface RollupRow {
 }
 
 /**
- * Rollups of a brand since an instant, grouped by `groupBy` (a SQL expression over the rollup columns). Histograms come
- * back per rollup row and are added up by the caller (a few hundred small arrays at most per dashboard).
+ * Rollups of a brand since an instant, grouped by `groupBy` (a SQL expression over the rollup columns: `bucket`,
+ * `task_type`, `priority`). Whole days come from the daily table and the hours of a partial first day from the hourly
+ * one, so a 30-day period adds up ~30 rows per type and priority, not ~720; `hourly` forces hours (24-hour trends).
+ * Histograms come back per row and are added up by the caller.
  */
 export async function sumRollups(
   em: EntityManager,
   brandId: number,
   since: string,
   groupBy: string,
-  extra: { taskType?: string } = {},
+  extra: { taskType?: string; hourly?: boolean } = {},
 ): Promise<RollupRow[]> {
+  const typeFilter = extra.taskType ? 'and task_type = ?' : '';
+  const typeParams = extra.taskType ? [extra.taskType] : [];
+  const columns = `bucket, task_type, priority, tasks, failed, with_errors, error_count, exec_ms_sum, exec_ms_max, cpu_pct_sum, mem_mb_sum,
+                   mem_mb_max, cost_sum, durations`;
+  // First whole day: the day after `since`'s own day (or that day, when `since` is exactly midnight UTC).
+  const source = extra.hourly
+    ? `select ${columns} from metric_rollups where brand_id = ? and bucket >= date_trunc('hour', ?::timestamptz) ${typeFilter}`
+    : `select ${columns} from metric_rollups_daily
+        where brand_id = ? and bucket >= date_trunc('day', ?::timestamptz + interval '1 day' - interval '1 microsecond', 'UTC') ${typeFilter}
+       union all
+       select ${columns} from metric_rollups
+        where brand_id = ? and bucket >= date_trunc('hour', ?::timestamptz)
+          and bucket < date_trunc('day', ?::timestamptz + interval '1 day' - interval '1 microsecond', 'UTC') ${typeFilter}`;
+  const params = extra.hourly ? [brandId, since, ...typeParams] : [brandId, since, ...typeParams, brandId, since, since, ...typeParams];
   return em.execute<RollupRow[]>(
     `select ${groupBy} as key, sum(tasks)::int as tasks, sum(failed)::int as failed, sum(with_errors)::int as with_errors,
             sum(error_count)::int as error_count, sum(exec_ms_sum)::float8 as exec_ms_sum, max(exec_ms_max)::float8 as exec_ms_max,
             sum(cpu_pct_sum)::float8 as cpu_pct_sum, sum(mem_mb_sum)::float8 as mem_mb_sum, max(mem_mb_max)::float8 as mem_mb_max,
             sum(cost_sum)::float8 as cost_sum, jsonb_agg(durations) as durations
-       from metric_rollups
-      where brand_id = ? and bucket >= date_trunc('hour', ?::timestamptz) ${extra.taskType ? 'and task_type = ?' : ''}
+       from (${source}) r
       group by 1 order by 1`,
-    [brandId, since, ...(extra.taskType ? [extra.taskType] : [])],
+    params,
   );
 }
 

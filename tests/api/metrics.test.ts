@@ -103,6 +103,11 @@ describe('task metrics: measured by the worker, imported through the API, rolled
       expect(d.summary.total_cost_usd).toBeCloseTo(rows.cost, 5);
       expect(d.summary.avg_execution_time_ms).toBeCloseTo(rows.exec / rows.n, 1);
       expect(d.summary.error_rate_percent).toBeCloseTo(Math.round((rows.failed / rows.n) * 1000) / 10, 1);
+      // Long periods add up daily rollups (plus the hours of a partial first day): the same figures.
+      const month = await dashboard('period=last_30_days');
+      expect(month.summary.total_tasks).toBe(rows.n);
+      expect(month.summary.total_cost_usd).toBeCloseTo(rows.cost, 5);
+      expect(month.trends.interval).toBe('day');
       return d;
     };
     const d = await check();
