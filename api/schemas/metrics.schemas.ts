@@ -141,5 +141,9 @@ export const dashboardQuery = z
     task_type: z.string().max(64).optional(),
     interval: z.enum(['hour', 'day']).optional(),
   })
-  .strict();
+  .strict()
+  .refine((q) => !(q.interval === 'hour' && q.period === 'last_30_days'), {
+    path: ['interval'],
+    message: 'Hourly buckets go up to last_7_days; use interval=day for last_30_days',
+  });
 export type DashboardQuery = z.infer<typeof dashboardQuery>;

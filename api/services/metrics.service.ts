@@ -236,13 +236,23 @@ export class MetricsService {
     const since = new Date(Date.now() - hours * 3_600_000).toISOString();
     const interval = q.interval ?? (hours <= 24 ? 'hour' : 'day');
     const em = this.em();
-    const hourly = interval === 'hour';
-    const [all, byBucket, byPriority, top] = await Promise.all([
-      sumRollups(em, brandId, since, `'all'`, { taskType: q.task_type, hourly: hours <= 24 }),
-      sumRollups(em, brandId, since, `date_trunc('${interval}', bucket, 'UTC')`, { taskType: q.task_type, hourly }),
-      sumRollups(em, brandId, since, 'priority', { taskType: q.task_type, hourly: hours <= 24 }),
+    // One rollup query grouped by (time bucket, priority) feeds the summary, the trends and the priorities.
+    const [rows, top] = await Promise.all([
+      sumRollups(em, brandId, since, `to_char(date_trunc('${interval}', bucket, 'UTC') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '|' || priority`, {
+        taskType: q.task_type,
+        hourly: interval === 'hour',
+      }),
       topExpensive(em, brandId, since, 10),
     ]);
+    const partsOf = (r: RollupRow) => {
+      const key = String(r.key);
+      const cut = key.lastIndexOf('|');
+      return { bucket: key.slice(0, cut), priority: key.slice(cut + 1) };
+    };
+    const all = rows;
+    const buckets = [...new Set(rows.map((r) => partsOf(r).bucket))].sort();
+    const byBucket = buckets.map((b) => ({ key: b, rows: rows.filter((r) => partsOf(r).bucket === b) }));
+    const byPriority = rows.map((r) => ({ ...r, key: partsOf(r).priority }));
     const summary = figures(aggregate(all));
     return {
       period: q.period,
@@ -256,7 +266,7 @@ export class MetricsService {
         p95_execution_time_ms: summary.p95_execution_time_ms,
         avg_cpu_usage_percent: summary.avg_cpu_usage_percent,
       },
-      trends: { interval, points: byBucket.map((r) => ({ bucket: iso(r.key), ...figures(aggregate([r])) })) },
+      trends: { interval, points: byBucket.map((b) => ({ bucket: iso(b.key), ...figures(aggregate(b.rows)) })) },
       top_expensive_tasks: top.map((m) => ({ task: m.base_task_id, task_id: m.task_id, task_type: m.task_type, cost_usd: m.cost_usd, execution_time_ms: m.execution_time_ms, finished_at: iso(m.finished_at) })),
       performance_by_priority: Object.fromEntries(
         TASK_PRIORITIES.map((p) => [p, figures(aggregate(byPriority.filter((r) => r.key === p)))]),
