@@ -19,8 +19,10 @@ export function createMirrorActivities(deps: ActivityDeps) {
       const landed = await upsertTaskTransition(em, transition);
       if (landed) observeTaskTransition(transition);
       const { input } = transition;
-      if (landed && TERMINAL_STATUSES.includes(transition.status as TaskStatus)) {
+      if (TERMINAL_STATUSES.includes(transition.status as TaskStatus)) {
         // The task's end: its measured activity attempts become its metrics row (and the rollups) in one transaction.
+        // Also when the row was already written: a retry of this local activity after the metrics write failed must
+        // not lose them (the write replaces its own contribution, so repeating it is harmless).
         await finalizeTaskMetrics(em, deps.config, input, transition.status, transition.completedAt ?? new Date().toISOString());
       }
       if (input.schedule && input.scheduledFor && landed) {

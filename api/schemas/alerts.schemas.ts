@@ -269,8 +269,8 @@ export type ListActiveAlertsQuery = z.infer<typeof listActiveAlertsQuery>;
 export const alertHistoryQuery = z
   .object({
     /** One rule's events (its id); `rule_id` is accepted too. */
-    rule: int.pipe(z.number().min(1, 'Must be 1 or more')).optional(),
-    rule_id: int.pipe(z.number().min(1, 'Must be 1 or more')).optional(),
+    rule: int.pipe(z.number().min(1, 'Must be 1 or more').max(2_147_483_647, 'Too large')).optional(),
+    rule_id: int.pipe(z.number().min(1, 'Must be 1 or more').max(2_147_483_647, 'Too large')).optional(),
     kind: commaList(ALERT_EVENT_KINDS).optional(),
     occurred_after: isoInstant.optional(),
     occurred_before: isoInstant.optional(),

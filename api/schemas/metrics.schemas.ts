@@ -85,9 +85,11 @@ export const METRICS_ORDERING = {
 
 const num = z.coerce.number({ error: 'Must be a number' }).refine(Number.isFinite, 'Must be a number');
 const rangeShape: Record<string, z.ZodType> = {};
+const count = z.coerce.number({ error: 'Must be an integer' }).int('Must be an integer').min(0).max(2_147_483_647);
 for (const field of METRIC_VALUE_FIELDS) {
-  rangeShape[field] = num.optional();
-  for (const op of Object.keys(RANGE_OPS)) rangeShape[`${field}__${op}`] = num.optional();
+  const value = field === 'error_count' ? count : num;
+  rangeShape[field] = value.optional();
+  for (const op of Object.keys(RANGE_OPS)) rangeShape[`${field}__${op}`] = value.optional();
 }
 
 const listShape = z

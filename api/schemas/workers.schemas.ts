@@ -150,7 +150,7 @@ export const listWorkersQuery = z
   .object({
     is_online: bool.optional(),
     queue_name: commaList(50).optional(),
-    active_tasks__gte: int.pipe(z.number().min(0, 'Must be 0 or more')).optional(),
+    active_tasks__gte: int.pipe(z.number().min(0, 'Must be 0 or more').max(2_147_483_647, 'Too large')).optional(),
     source: z.enum(['self', 'manual'], { error: choices(['self', 'manual']) }).optional(),
     sdk: z.enum(WORKER_SDKS, { error: choices(WORKER_SDKS) }).optional(),
     status: z.enum(WORKER_STATUSES, { error: choices(WORKER_STATUSES) }).optional(),

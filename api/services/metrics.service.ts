@@ -192,6 +192,12 @@ export class MetricsService {
       source: 'import',
       details: body.details,
       finishedAt: iso(task.completed_at) ?? new Date().toISOString(),
+    }).catch((err: unknown) => {
+      // Another writer (a concurrent import, the worker finishing the task) created the row first.
+      if ((err as { code?: string }).code === '23505') {
+        throw new AppError(ErrorCode.INVALID_OPERATION, 409, `Task ${task.id} already has metrics; change them with PUT or PATCH`, { base_task: task.id });
+      }
+      throw err;
     });
     await this.audit(actor, 'metrics.create', id, { task_id: task.task_id, ...body });
     return this.get(actor.brandId, String(id));

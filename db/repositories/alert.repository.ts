@@ -155,12 +155,27 @@ export async function insertAlertRule(em: EntityManager, brandId: number, create
 }
 
 export async function updateAlertRule(em: EntityManager, id: number, w: AlertRuleWrite): Promise<void> {
+  // A rule switched off, or now measuring something else (field, aggregation, scope), starts again from "ok": a firing
+  // state left over would hide the next breach (no new event) or send a stale resolution. A new threshold, condition or
+  // window keeps the state: the next evaluation fires or resolves (and notifies) as usual.
   await em.execute(
-    `update alert_rules set name = ?, description = ?, metric_field = ?, aggregation = ?, condition = ?, threshold = ?,
+    `update alert_rules r set
+            state = case when x.reset then 'ok' else r.state end,
+            firing_since = case when x.reset then null else r.firing_since end,
+            fired_value = case when x.reset then null else r.fired_value end,
+            firing_event_id = case when x.reset then null else r.firing_event_id end,
+            name = ?, description = ?, metric_field = ?, aggregation = ?, condition = ?, threshold = ?,
             window_minutes = ?, min_samples = ?, scope_task_type = ?, scope_priority = ?, cooldown_minutes = ?, channels = ?::jsonb,
             is_active = ?, updated_at = clock_timestamp()
-      where id = ?`,
-    [...WRITE_VALUES(w), id],
+       from (select id, (not ?::boolean or metric_field is distinct from ? or aggregation is distinct from ?
+                         or scope_task_type is distinct from ? or scope_priority is distinct from ?) as reset
+               from alert_rules where id = ?) x
+      where r.id = x.id`,
+    [
+      ...WRITE_VALUES(w),
+      w.isActive, w.metricField, w.aggregation, w.scopeTaskType, w.scopePriority,
+      id,
+    ],
   );
 }
 

@@ -121,14 +121,20 @@ function contributionOf(w: TaskMetricsWrite): Contribution {
 }
 
 /**
- * Adds (sign 1) or removes (sign -1) one row's contribution to its hour and its day; maxima only grow (an upper bound
- * after removals).
+ * Adds (sign 1) or removes (sign -1) contributions to their hours and days; maxima only grow (an upper bound after
+ * removals). All rows are touched in one order (table, bucket, brand, type, priority): concurrent writers lock them in
+ * the same order and cannot deadlock.
  */
-async function applyContribution(em: EntityManager, c: Contribution, sign: 1 | -1): Promise<void> {
-  const histogram = emptyHistogram();
-  histogram[c.durationBucket] = sign;
-  const day = `${c.bucket.slice(0, 10)}T00:00:00.000Z`;
-  for (const [table, bucket] of [['metric_rollups', c.bucket], ['metric_rollups_daily', day]] as const) {
+async function applyContributions(em: EntityManager, items: { c: Contribution; sign: 1 | -1 }[]): Promise<void> {
+  const ops = items.flatMap(({ c, sign }) => [
+    { table: 'metric_rollups' as const, bucket: c.bucket, c, sign },
+    { table: 'metric_rollups_daily' as const, bucket: `${c.bucket.slice(0, 10)}T00:00:00.000Z`, c, sign },
+  ]);
+  const key = (o: (typeof ops)[number]) => `${o.table}|${o.bucket}|${String(o.c.brandId).padStart(10, '0')}|${o.c.taskType}|${o.c.priority}`;
+  ops.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  for (const { table, bucket, c, sign } of ops) {
+    const histogram = emptyHistogram();
+    histogram[c.durationBucket] = sign;
     await em.execute(
       `insert into ${table} (bucket, brand_id, task_type, priority, tasks, failed, with_errors, error_count, exec_ms_sum, exec_ms_max,
                              cpu_pct_sum, mem_mb_sum, mem_mb_max, cost_sum, durations)
@@ -165,8 +171,9 @@ export async function writeTaskMetrics(em: EntityManager, w: TaskMetricsWrite): 
       `select id, rolled from task_metrics where task_id = ? for update`,
       [w.taskId],
     );
-    if (old?.rolled) await applyContribution(tx, old.rolled, -1);
     const next = contributionOf(w);
+    // Rollup rows are locked in one global order (old and new contributions together), so two writers never deadlock.
+    await applyContributions(tx, [...(old?.rolled ? [{ c: old.rolled, sign: -1 as const }] : []), { c: next, sign: 1 as const }]);
     const values = [
       w.brandId, w.taskType, w.priority, w.status, w.executionTimeMs, w.cpuTimeMs, w.cpuUsagePercent, w.memoryUsageMb, w.costUsd,
       w.errorCount, w.attempts, w.activityCount, w.source, w.details === null ? null : JSON.stringify(w.details), w.finishedAt,
@@ -193,10 +200,15 @@ export async function writeTaskMetrics(em: EntityManager, w: TaskMetricsWrite): 
       );
       id = rows[0]!.id;
     }
-    await applyContribution(tx, next, 1);
     await tx.execute(`update tasks set has_metrics = true where task_id = ? and not has_metrics`, [w.taskId]);
     return id;
   });
+}
+
+/** The metrics row of a task being deleted leaves the rollups with it (dashboards and the lists must agree). */
+export async function deleteMetricsOfTask(em: EntityManager, taskId: string): Promise<void> {
+  const [row] = await em.execute<{ id: number }[]>(`select id from task_metrics where task_id = ?`, [taskId]);
+  if (row) await deleteTaskMetrics(em, row.id);
 }
 
 /** Deletes a metrics row and its rollup contribution; false when it was already gone. */
@@ -207,7 +219,7 @@ export async function deleteTaskMetrics(em: EntityManager, id: number): Promise<
       [id],
     );
     if (!old) return false;
-    if (old.rolled) await applyContribution(tx, old.rolled, -1);
+    if (old.rolled) await applyContributions(tx, [{ c: old.rolled, sign: -1 }]);
     await tx.execute(`update tasks set has_metrics = false where task_id = ?`, [old.task_id]);
     return true;
   });

@@ -1,3 +1,4 @@
+import { deleteMetricsOfTask } from './task-metrics.repository';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { insertAudit } from './audit.repository';
 
@@ -173,6 +174,7 @@ export async function softDeleteTask(
       [args.taskId],
     );
     if (rows.length === 0) return false;
+    await deleteMetricsOfTask(tx, args.taskId);
     await insertAudit(tx, {
       actorId: args.actorId,
       brandId: args.brandId,

@@ -139,6 +139,19 @@ describe('task metrics: measured by the worker, imported through the API, rolled
     expect(audit.map((a) => a.action)).toEqual(['metrics.create', 'metrics.update', 'metrics.update', 'metrics.delete']);
   });
 
+  it('deleting a task takes its metrics out of the dashboards too; integer filters refuse fractions', async () => {
+    const task = await create({ task_type: 'noop', context_data: { duration_ms: 50 } });
+    await t.waitForTask(task.id, (x) => x.status === 'completed' && x.metrics !== null);
+    const before = (await dashboard('period=last_24_hours')).summary.total_tasks;
+    expect((await t.http.delete(`/tasks/${task.id}/`).set(t.headers())).status).toBe(204);
+    const after = await dashboard('period=last_24_hours');
+    expect(after.summary.total_tasks).toBe(before - 1);
+    expect(after.summary.total_tasks).toBe((await sumOfRows()).n);
+    const fraction = await t.http.get(`${BASE}/?error_count__gt=0.5`).set(t.headers());
+    expect([fraction.status, fraction.body.error_code]).toEqual([400, 'VALIDATION_ERROR']);
+    expect((await t.http.get(`${BASE}/?error_count__gte=3000000000`).set(t.headers())).status).toBe(400);
+  });
+
   it('trends and performance-by-type read the same rollups; bad periods are refused', async () => {
     const rows = await sumOfRows();
     const trends = (await t.http.get(`${BASE}/trends/?period=last_7_days&interval=hour`).set(t.headers())).body;
