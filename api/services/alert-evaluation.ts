@@ -58,6 +58,15 @@ export async function evaluateAlerts(em: EntityManager, scope: EvaluationScope):
     measured.map((m) => ({ id: m.id, value: verdicts.get(m.id)!.value, samples: m.samples })),
   );
   const changing = measured.filter((m) => (verdicts.get(m.id)!.breach ? 'firing' : 'ok') !== m.state).map((m) => m.id);
+  // Still breaching after a firing the cooldown silenced: once the cooldown is over, that incident is notified.
+  const stillBreaching = measured.filter((m) => m.state === 'firing' && verdicts.get(m.id)!.breach).map((m) => m.id);
+  if (stillBreaching.length) {
+    const silenced = await em.execute<{ id: number }[]>(
+      `select id from alert_rules where state = 'firing' and firing_event_id is null and id in (${stillBreaching.map(() => '?').join(', ')})`,
+      stillBreaching,
+    );
+    changing.push(...silenced.map((r) => r.id));
+  }
   const report: EvaluationReport = { evaluated: measured.length, fired: [], resolved: [], silenced: [], dispatch: [] };
 
   if (changing.length) {
@@ -67,11 +76,12 @@ export async function evaluateAlerts(em: EntityManager, scope: EvaluationScope):
         if (new Date(rule.updated_at) > startedAt) continue;
         const v = verdicts.get(rule.id)!;
         const breach = v.value !== null && breaches(v.value, rule.condition as AlertCondition, rule.threshold);
-        if (rule.state === 'ok' && breach) {
+        const silencedFiring = rule.state === 'firing' && breach && rule.firing_event_id === null;
+        if ((rule.state === 'ok' || silencedFiring) && breach) {
           const now = new Date(rule.now);
           const lastTriggered = rule.last_triggered_at ? new Date(rule.last_triggered_at).getTime() : null;
           if (lastTriggered !== null && now.getTime() - lastTriggered < rule.cooldown_minutes * 60_000) {
-            await markRuleFiring(tx, rule.id, { value: v.value!, at: now, eventId: null });
+            if (!silencedFiring) await markRuleFiring(tx, rule.id, { value: v.value!, at: now, eventId: null });
             report.silenced.push(rule.id);
             continue;
           }

@@ -520,6 +520,18 @@ describe('alert rules (/tasks/monitoring/alerts/)', () => {
       const other = (await t.http.get(`${BASE}/history/?rule=${ruleId}`).set(t.headers(t.outsider, t.otherBrand.id))).body;
       expect(other.count).toBe(0);
     });
+
+    it('notifies a breach the cooldown silenced once the cooldown is over, if it still goes on', async () => {
+      // The cooldown ended (as if the last notification were an hour old) and the failure rate is still 60 %.
+      await t.orm.em.fork().execute(`update alert_rules set last_triggered_at = last_triggered_at - interval '1 hour' where id = ?`, [ruleId]);
+      const run = await evaluate({ ruleIds: [ruleId] });
+      expect(run.fired).toHaveLength(1);
+      expect((await history(`rule=${ruleId}&kind=fired`)).count).toBe(2);
+      const active = (await t.http.get(`${BASE}/active/`).set(t.headers())).body;
+      expect(active.results.find((r: { id: number }) => r.id === ruleId)).toMatchObject({ notified: true, event_id: run.fired[0] });
+      // And once notified, the same breach does not fire again.
+      expect((await evaluate({ ruleIds: [ruleId] })).fired).toEqual([]);
+    });
   });
 
   describe('e-mail and Slack channels, and a refusal that retrying cannot fix', () => {
