@@ -58,6 +58,25 @@ export const TaskMetrics = defineEntity({
 });
 export type ITaskMetrics = InferEntity<typeof TaskMetrics>;
 
+/** The columns of a rollup row, hourly or daily (the same contribution is written to both). */
+const rollupProperties = () => ({
+  bucket: p.datetime(),
+  brandId: p.integer(),
+  taskType: p.string().length(64),
+  priority: p.string().length(16),
+  tasks: p.integer().default(0),
+  failed: p.integer().default(0),
+  withErrors: p.integer().default(0),
+  errorCount: p.integer().default(0),
+  execMsSum: p.double().default(0),
+  execMsMax: p.double().default(0),
+  cpuPctSum: p.double().default(0),
+  memMbSum: p.double().default(0),
+  memMbMax: p.double().default(0),
+  costSum: p.double().default(0),
+  durations: p.json<number[]>(),
+});
+
 /**
  * Hourly rollups of task metrics per brand, task type and priority, maintained incrementally as metrics rows are
  * written: dashboards read these, never the raw rows. `durations` is a histogram over fixed log-scale buckets
@@ -69,21 +88,7 @@ export const MetricRollup = defineEntity({
   uniques: [{ properties: ['bucket', 'brandId', 'taskType', 'priority'] }],
   properties: {
     id: p.bigint('number').primary().autoincrement(),
-    bucket: p.datetime(),
-    brandId: p.integer(),
-    taskType: p.string().length(64),
-    priority: p.string().length(16),
-    tasks: p.integer().default(0),
-    failed: p.integer().default(0),
-    withErrors: p.integer().default(0),
-    errorCount: p.integer().default(0),
-    execMsSum: p.double().default(0),
-    execMsMax: p.double().default(0),
-    cpuPctSum: p.double().default(0),
-    memMbSum: p.double().default(0),
-    memMbMax: p.double().default(0),
-    costSum: p.double().default(0),
-    durations: p.json<number[]>(),
+    ...rollupProperties(),
   },
 });
 export type IMetricRollup = InferEntity<typeof MetricRollup>;
@@ -98,21 +103,7 @@ export const MetricRollupDaily = defineEntity({
   uniques: [{ properties: ['bucket', 'brandId', 'taskType', 'priority'] }],
   properties: {
     id: p.bigint('number').primary().autoincrement(),
-    bucket: p.datetime(),
-    brandId: p.integer(),
-    taskType: p.string().length(64),
-    priority: p.string().length(16),
-    tasks: p.integer().default(0),
-    failed: p.integer().default(0),
-    withErrors: p.integer().default(0),
-    errorCount: p.integer().default(0),
-    execMsSum: p.double().default(0),
-    execMsMax: p.double().default(0),
-    cpuPctSum: p.double().default(0),
-    memMbSum: p.double().default(0),
-    memMbMax: p.double().default(0),
-    costSum: p.double().default(0),
-    durations: p.json<number[]>(),
+    ...rollupProperties(),
   },
 });
 export type IMetricRollupDaily = InferEntity<typeof MetricRollupDaily>;

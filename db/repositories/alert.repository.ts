@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AlertEventKind, ChannelConfig } from '../../workflows/contracts/alerts';
 import { escapeLike } from './task-query.repository';
+import { SqlWhere } from './sql-where';
 
 /**
  * Alert rules (alert_rules, soft-deleted, brand-scoped), their events (alert_events: fired, resolved, test) and each
@@ -70,30 +71,14 @@ const SELECT_RULE = `
 const validId = (id: number) => Number.isInteger(id) && id > 0 && id <= 2_147_483_647;
 
 /** A WHERE clause over `alert_rules r`: brand-scoped, live rows only, values bound. */
-export class AlertRuleFilter {
-  readonly conditions: string[] = ['r.brand_id = ?', 'r.deleted_at is null'];
-  readonly params: unknown[];
-
+export class AlertRuleFilter extends SqlWhere {
   constructor(brandId: number) {
-    this.params = [brandId];
-  }
-
-  add(condition: string, ...params: unknown[]): this {
-    this.conditions.push(condition);
-    this.params.push(...params);
-    return this;
-  }
-
-  in(column: string, values: readonly unknown[]): this {
-    return this.add(`${column} in (${values.map(() => '?').join(', ')})`, ...values);
+    super();
+    this.add('r.brand_id = ?', brandId).add('r.deleted_at is null');
   }
 
   search(term: string): this {
     return this.add(`r.name ilike ?`, `%${escapeLike(term)}%`);
-  }
-
-  get sql(): string {
-    return this.conditions.join(' and ');
   }
 }
 
@@ -385,22 +370,10 @@ export interface AlertEventRow {
 }
 
 /** A WHERE clause over `alert_events e` (joined to its rule `r`): brand-scoped. Deleted rules keep their history. */
-export class AlertEventFilter {
-  readonly conditions: string[] = ['e.brand_id = ?'];
-  readonly params: unknown[];
-
+export class AlertEventFilter extends SqlWhere {
   constructor(brandId: number) {
-    this.params = [brandId];
-  }
-
-  add(condition: string, ...params: unknown[]): this {
-    this.conditions.push(condition);
-    this.params.push(...params);
-    return this;
-  }
-
-  get sql(): string {
-    return this.conditions.join(' and ');
+    super();
+    this.add('e.brand_id = ?', brandId);
   }
 }
 

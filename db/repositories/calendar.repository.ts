@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CalendarEventRow } from '../../api/services/calendar-spec';
 import { escapeLike } from './task-query.repository';
+import { SqlWhere } from './sql-where';
 
 /**
  * Business calendars (task_calendars, soft-deleted) and their events (calendar_events, deleted with the calendar), always
@@ -114,18 +115,10 @@ export async function unlinkCalendar(em: EntityManager, calendarId: number): Pro
 }
 
 /** A WHERE clause over `task_calendars c`: brand-scoped, live rows only, values bound. */
-export class CalendarFilter {
-  readonly conditions: string[] = ['c.brand_id = ?', 'c.deleted_at is null'];
-  readonly params: unknown[];
-
+export class CalendarFilter extends SqlWhere {
   constructor(brandId: number) {
-    this.params = [brandId];
-  }
-
-  add(condition: string, ...params: unknown[]): this {
-    this.conditions.push(condition);
-    this.params.push(...params);
-    return this;
+    super();
+    this.add('c.brand_id = ?', brandId).add('c.deleted_at is null');
   }
 
   search(term: string): this {
@@ -134,10 +127,6 @@ export class CalendarFilter {
 
   hasEvents(value: boolean): this {
     return this.add(`${value ? '' : 'not '}exists (select 1 from calendar_events e where e.calendar_id = c.id)`);
-  }
-
-  get sql(): string {
-    return this.conditions.join(' and ');
   }
 }
 

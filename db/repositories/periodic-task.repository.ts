@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { LastRunStatus } from '../../workflows/contracts/schedules';
 import type { AuditEntry } from './audit.repository';
+import { SqlWhere } from './sql-where';
 
 /**
  * The mirror of Temporal Schedules (periodic tasks and cron jobs), one function per data operation. Temporal holds the
@@ -67,22 +68,10 @@ const SELECT_PERIODIC = `
     left join tasks bt on bt.id = p.base_task_id`;
 
 /** A WHERE clause under construction (brand-scoped, live rows of one kind). */
-export class PeriodicFilter {
-  readonly conditions: string[] = ['p.brand_id = ?', 'p.deleted_at is null', 'p.kind = ?'];
-  readonly params: unknown[];
+export class PeriodicFilter extends SqlWhere {
   constructor(brandId: number, kind: PeriodicTaskRow['kind']) {
-    this.params = [brandId, kind];
-  }
-  add(condition: string, ...params: unknown[]): this {
-    this.conditions.push(condition);
-    this.params.push(...params);
-    return this;
-  }
-  in(column: string, values: readonly unknown[]): this {
-    return values.length ? this.add(`${column} in (${values.map(() => '?').join(', ')})`, ...values) : this.add('false');
-  }
-  get sql(): string {
-    return this.conditions.join(' and ');
+    super();
+    this.add('p.brand_id = ?', brandId).add('p.deleted_at is null').add('p.kind = ?', kind);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { LastRunStatus } from '../../workflows/contracts/schedules';
+import { SqlWhere } from './sql-where';
 
 /**
  * Read-only SQL behind the schedule analysis routes (stats, performance analysis, optimisation): grouped queries over
@@ -10,23 +11,11 @@ import type { LastRunStatus } from '../../workflows/contracts/schedules';
 export type ScheduleKindFilter = 'periodic' | 'cron_job' | undefined;
 
 /** A WHERE clause on periodic_tasks p: brand, live rows, optional kind, plus whatever a caller adds. */
-export class AnalysisFilter {
-  readonly conditions: string[] = ['p.brand_id = ?', 'p.deleted_at is null'];
-  readonly params: unknown[];
+export class AnalysisFilter extends SqlWhere {
   constructor(brandId: number, kind: ScheduleKindFilter) {
-    this.params = [brandId];
+    super();
+    this.add('p.brand_id = ?', brandId).add('p.deleted_at is null');
     if (kind) this.add('p.kind = ?', kind);
-  }
-  add(condition: string, ...params: unknown[]): this {
-    this.conditions.push(condition);
-    this.params.push(...params);
-    return this;
-  }
-  in(column: string, values: readonly unknown[]): this {
-    return values.length ? this.add(`${column} in (${values.map(() => '?').join(', ')})`, ...values) : this.add('false');
-  }
-  get sql(): string {
-    return this.conditions.join(' and ');
   }
 }
 

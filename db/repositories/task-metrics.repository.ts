@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { durationBucket, emptyHistogram } from '../../activities/metrics/duration-histogram';
+import { SqlWhere } from './sql-where';
 
 /**
  * Task metrics (seed 000 TaskMetrics), the activity attempts they are measured from, and the hourly rollups dashboards
@@ -255,19 +256,10 @@ const SELECT_METRICS = `
     from task_metrics m
     join tasks t on t.task_id = m.task_id and t.deleted_at is null`;
 
-export class MetricsFilter {
-  readonly conditions: string[] = ['m.brand_id = ?'];
-  readonly params: unknown[];
+export class MetricsFilter extends SqlWhere {
   constructor(brandId: number) {
-    this.params = [brandId];
-  }
-  add(condition: string, ...params: unknown[]): this {
-    this.conditions.push(condition);
-    this.params.push(...params);
-    return this;
-  }
-  get sql(): string {
-    return this.conditions.join(' and ');
+    super();
+    this.add('m.brand_id = ?', brandId);
   }
 }
 

@@ -1,6 +1,7 @@
 import { deleteMetricsOfTask } from './task-metrics.repository';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { insertAudit } from './audit.repository';
+import { SqlWhere } from './sql-where';
 
 /**
  * Reads of the task mirror, always brand-scoped and blind to soft-deleted rows. Raw SQL (through MikroORM's
@@ -47,26 +48,10 @@ const SELECT_TASK = `
     join users u on u.id = t.created_by_id`;
 
 /** A WHERE clause under construction: conditions are ANDed, values always bound as parameters. */
-export class TaskFilter {
-  readonly conditions: string[] = ['t.brand_id = ?', 't.deleted_at is null'];
-  readonly params: unknown[];
-
+export class TaskFilter extends SqlWhere {
   constructor(brandId: number) {
-    this.params = [brandId];
-  }
-
-  add(condition: string, ...params: unknown[]): this {
-    this.conditions.push(condition);
-    this.params.push(...params);
-    return this;
-  }
-
-  in(column: string, values: readonly unknown[]): this {
-    return this.add(`${column} in (${values.map(() => '?').join(', ')})`, ...values);
-  }
-
-  get sql(): string {
-    return this.conditions.join(' and ');
+    super();
+    this.add('t.brand_id = ?', brandId).add('t.deleted_at is null');
   }
 }
 

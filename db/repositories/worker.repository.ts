@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { escapeLike } from './task-query.repository';
+import { SqlWhere } from './sql-where';
 
 /**
  * The worker registry (`workers`, platform-wide, soft-deleted). Rows are written by the workers themselves (register,
@@ -112,16 +113,7 @@ function liveRows(l: Liveness): { sql: string; params: unknown[] } {
 }
 
 /** A WHERE clause over the computed rows `o`; values bound. */
-export class WorkerFilter {
-  readonly conditions: string[] = ['true'];
-  readonly params: unknown[] = [];
-
-  add(condition: string, ...params: unknown[]): this {
-    this.conditions.push(condition);
-    this.params.push(...params);
-    return this;
-  }
-
+export class WorkerFilter extends SqlWhere {
   search(term: string): this {
     const like = `%${escapeLike(term)}%`;
     return this.add(`(o.worker_id ilike ? or o.host ilike ? or o.queue_name ilike ? or coalesce(o.version, '') ilike ? or coalesce(o.build_id, '') ilike ?)`, like, like, like, like, like);
@@ -129,10 +121,6 @@ export class WorkerFilter {
 
   queueNames(names: string[]): this {
     return this.add(`o.queue_name in (select jsonb_array_elements_text(?::jsonb))`, JSON.stringify(names));
-  }
-
-  get sql(): string {
-    return this.conditions.join(' and ');
   }
 }
 
