@@ -161,11 +161,11 @@ m as materialized (
 tasks_rows as (
   insert into tasks (task_id, brand_id, created_by_id, task_type, status, priority, priority_level, description, context_data,
                      error_message, progress_percentage, retry_count, max_retries, created_at, updated_at, started_at, completed_at,
-                     seq, has_metrics)
+                     seq)
   select m.task_id, m.brand_id, ?::int, m.task_type, m.status, m.priority, m.priority_level, '', '{}'::jsonb,
          case when m.status = 'failed' then 'bench: simulated failure' end, case when m.status = 'failed' then 50 else 100 end,
          0, 3, m.finished_at - make_interval(secs => m.execution_time_ms / 1000 + m.u_wait * 5),
-         m.finished_at, m.finished_at - make_interval(secs => m.execution_time_ms / 1000), m.finished_at, 4, true
+         m.finished_at, m.finished_at - make_interval(secs => m.execution_time_ms / 1000), m.finished_at, 4
     from m
 )
 insert into task_metrics (task_id, brand_id, task_type, priority, status, execution_time_ms, cpu_time_ms, cpu_usage_percent,

@@ -62,7 +62,7 @@ export function taskRoutes(
     const [job, schedule, measured] = await Promise.all([
       jobs ? jobs.findForTask(ctx.state.brand.id, task.task_id) : null,
       periodic ? periodic.forTask(task) : null,
-      metrics && task.has_metrics ? metrics.forTask(task.task_id) : null,
+      metrics ? metrics.forTask(task.task_id) : null,
     ]);
     ctx.body = { ...serializeTaskDetail(task, temporal), metrics: measured, persistent_job: job ? jobSummary(job) : null, periodic: schedule };
   });

@@ -5,6 +5,7 @@ import { insertAudit } from '../../db/repositories/audit.repository';
 import { loadCalendarEvents, missingCalendarIds } from '../../db/repositories/calendar.repository';
 import {
   findPeriodicByScheduleId,
+  findPeriodicByBaseTask,
   findPeriodicTask,
   findPeriodicTasksByIds,
   scheduleIdWasUsed,
@@ -209,8 +210,7 @@ export class PeriodicTaskService {
         is_active: row?.is_active ?? false,
       };
     }
-    const filter = new PeriodicFilter(task.brand_id, 'periodic').add('p.base_task_id = ?', task.id);
-    const { rows } = await listPeriodicTasks(em, filter, 'p.id desc', 5, 0);
+    const rows = await findPeriodicByBaseTask(em, task.brand_id, task.id);
     if (!rows.length) return null;
     const first = rows[0]!;
     return {

@@ -87,7 +87,10 @@ export class TaskService {
     if (query.updated_after) filter.add('t.updated_at >= ?', query.updated_after);
     if (query.updated_before) filter.add('t.updated_at <= ?', query.updated_before);
     if (query.retry_count !== undefined) filter.add('t.retry_count = ?', query.retry_count);
-    if (query.has_metrics !== undefined) filter.add('t.has_metrics = ?', query.has_metrics);
+    if (query.has_metrics !== undefined) {
+      // Derived from the task's metrics row (written when it ends), never stored twice.
+      filter.add(`${query.has_metrics ? '' : 'not '}exists (select 1 from task_metrics m where m.task_id = t.task_id)`);
+    }
     if (query.schedule_id) filter.add('t.schedule_id = ?', query.schedule_id);
     if (query.is_resumable !== undefined) {
       // Derived from the task's persistent job (the same rule as its can_resume), never stored twice.
@@ -464,7 +467,6 @@ export function pendingRow(id: number, input: TaskWorkflowInput, actor: Actor, r
     timeout_minutes: input.timeoutMinutes,
     run_id: runId,
     seq: mirrorSeq(0, 'pending'),
-    has_metrics: false,
     schedule_id: input.schedule?.scheduleId ?? null,
   };
 }

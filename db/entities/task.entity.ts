@@ -39,7 +39,6 @@ export const Task = defineEntity({
     runId: p.string().length(64).nullable(),
     /** Last time the reconciler compared this unfinished row with Temporal. */
     reconciledAt: p.datetime().nullable(),
-    hasMetrics: p.boolean().default(false),
     /** The Temporal Schedule (periodic task or cron job) whose firing this task is; null for tasks created directly. */
     scheduleId: p.string().length(64).nullable(),
     /** Soft delete: the row leaves every list but the reconciler still knows the id was deleted on purpose. */

@@ -8,6 +8,7 @@ import { Migration20261125224109_task_metrics } from './20261125224109-task-metr
 import { Migration20261125224501_alert_rules } from './20261125224501-alert-rules';
 import { Migration20261125225204_workers } from './20261125225204-workers';
 import { Migration20261125231000_metric_rollups_daily } from './20261125231000-metric-rollups-daily';
+import { Migration20261125235500_drop_task_has_metrics } from './20261125235500-drop-task-has-metrics';
 
 /** Every committed migration, in order. `node dist/db/migrate.js create <name>` writes a new file; add it here. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -20,4 +21,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261125224501_alert_rules', class: Migration20261125224501_alert_rules },
   { name: 'Migration20261125225204_workers', class: Migration20261125225204_workers },
   { name: 'Migration20261125231000_metric_rollups_daily', class: Migration20261125231000_metric_rollups_daily },
+  { name: 'Migration20261125235500_drop_task_has_metrics', class: Migration20261125235500_drop_task_has_metrics },
 ];

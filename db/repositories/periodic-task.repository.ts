@@ -256,6 +256,14 @@ export async function recordFiring(
   );
 }
 
+/** The periodic tasks built from a task (`GET /tasks/{id}/` shows them): one query, no count. */
+export async function findPeriodicByBaseTask(em: EntityManager, brandId: number, baseTaskId: number): Promise<PeriodicTaskRow[]> {
+  return em.execute<PeriodicTaskRow[]>(
+    `${SELECT_PERIODIC} where p.brand_id = ? and p.deleted_at is null and p.kind = 'periodic' and p.base_task_id = ? order by p.id desc limit 5`,
+    [brandId, baseTaskId],
+  );
+}
+
 /** Live rows by id in the brand (any kind), in one query. */
 export async function findPeriodicTasksByIds(em: EntityManager, brandId: number, ids: number[]): Promise<Map<number, PeriodicTaskRow>> {
   if (!ids.length) return new Map();

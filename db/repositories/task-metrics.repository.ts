@@ -201,7 +201,6 @@ export async function writeTaskMetrics(em: EntityManager, w: TaskMetricsWrite): 
       );
       id = rows[0]!.id;
     }
-    await tx.execute(`update tasks set has_metrics = true where task_id = ? and not has_metrics`, [w.taskId]);
     return id;
   });
 }
@@ -221,7 +220,6 @@ export async function deleteTaskMetrics(em: EntityManager, id: number): Promise<
     );
     if (!old) return false;
     if (old.rolled) await applyContributions(tx, [{ c: old.rolled, sign: -1 }]);
-    await tx.execute(`update tasks set has_metrics = false where task_id = ?`, [old.task_id]);
     return true;
   });
 }

@@ -33,7 +33,6 @@ export interface TaskRow {
   timeout_minutes: number | null;
   run_id: string | null;
   seq: number;
-  has_metrics: boolean;
   /** The Schedule whose firing this task is (periodic task or cron job), or null. */
   schedule_id: string | null;
 }
@@ -42,7 +41,7 @@ const SELECT_TASK = `
   select t.id, t.task_id, t.task_type, t.status, t.priority, t.description, t.progress_percentage,
          t.brand_id, b.name as brand_name, t.created_by_id, u.username as created_by_username,
          t.created_at, t.updated_at, t.started_at, t.completed_at, t.scheduled_for, t.context_data, t.result_data,
-         t.error_message, t.retry_count, t.max_retries, t.timeout_minutes, t.run_id, t.seq::float8 as seq, t.has_metrics, t.schedule_id
+         t.error_message, t.retry_count, t.max_retries, t.timeout_minutes, t.run_id, t.seq::float8 as seq, t.schedule_id
     from tasks t
     join brands b on b.id = t.brand_id
     join users u on u.id = t.created_by_id`;
