@@ -9,6 +9,7 @@ import {
   markTaskReconciled,
   upsertTaskTransition,
 } from '../db/repositories/task-mirror.repository';
+import { periodicWrite, type ScheduleDraft } from '../api/services/periodic-task.service';
 import { rootCauseMessage } from '../workflows/contracts/errors';
 import { resolveScheduledInput } from '../workflows/contracts/schedules';
 import { mirrorSeq, runOf, runOfSeq } from '../workflows/contracts/task-workflow';
@@ -202,34 +203,14 @@ async function reconcileSchedules(deps: ActivityDeps, em: EntityManager): Promis
   return out;
 }
 
-/** A row rebuilt from the definition the API stored in the Schedule's memo at creation. */
+/** A row rebuilt from the definition the API stored in the Schedule's memo at creation, with the Schedule's live state. */
 function writeFromMemo(scheduleId: string, memo: Record<string, unknown>, schedule: ScheduleSummary): PeriodicTaskWrite {
-  const m = memo as unknown as Record<string, never> & { brandId: number; createdById: number };
+  const draft = memo as unknown as ScheduleDraft & { brandId: number; createdById: number };
+  const write = periodicWrite(scheduleId, draft, { ...draft, upcoming: undefined });
   return {
-    scheduleId,
-    kind: m.kind === 'cron_job' ? 'cron_job' : 'periodic',
-    brandId: m.brandId,
-    createdById: m.createdById,
-    name: m.name ?? scheduleId,
-    baseTaskId: m.baseTaskId ?? null,
-    taskType: String(m.taskType),
-    priority: m.priority ?? 'normal',
-    description: m.description ?? '',
-    contextData: m.contextData ?? {},
-    maxRetries: m.maxRetries ?? 3,
-    timeoutMinutes: m.timeoutMinutes ?? null,
-    cronExpression: String(m.cronExpression),
-    frequency: m.frequency ?? null,
-    jobType: m.jobType ?? null,
-    timezone: m.timezone ?? 'UTC',
-    startAt: m.startAt ?? null,
-    endAt: m.endAt ?? null,
-    overlapPolicy: m.overlapPolicy ?? 'skip',
-    catchupWindowSeconds: m.catchupWindowSeconds ?? 60,
-    jitterSeconds: m.jitterSeconds ?? 0,
+    ...write,
     isActive: !schedule.state.paused,
     pausedNote: schedule.state.paused ? (schedule.state.note ?? null) : null,
     nextRunAt: schedule.info?.nextActionTimes?.[0]?.toISOString() ?? null,
-    calendarIds: m.calendarIds ?? [],
   };
 }

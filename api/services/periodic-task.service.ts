@@ -255,7 +255,7 @@ export class PeriodicTaskService {
       }
     }
     const definition = await this.definitionOf(em, actor.brandId, actor.userId, scheduleId, draft);
-    const write = this.writeOf(scheduleId, actor, draft);
+    const write = periodicWrite(scheduleId, { brandId: actor.brandId, createdById: actor.userId }, draft);
     const action = draft.kind === 'cron_job' ? 'cron_job' : 'periodic_task';
     const audit = {
       actorId: actor.userId,
@@ -351,7 +351,7 @@ export class PeriodicTaskService {
       }
       throw refusedByTemporal(err);
     }
-    const write = this.writeOf(row.schedule_id, actor, draft);
+    const write = periodicWrite(row.schedule_id, { brandId: actor.brandId, createdById: actor.userId }, draft);
     await em.transactional(async (tx) => {
       await updatePeriodicTask(tx, row.id, write);
       await insertAudit(tx, {
@@ -729,38 +729,6 @@ export class PeriodicTaskService {
     };
   }
 
-  private writeOf(scheduleId: string, actor: Actor, draft: ScheduleDraft): PeriodicTaskWrite {
-    const next = draft.upcoming?.[0] ?? null;
-    return {
-      scheduleId,
-      kind: draft.kind,
-      brandId: actor.brandId,
-      createdById: actor.userId,
-      name: draft.name,
-      baseTaskId: draft.baseTaskId,
-      taskType: draft.taskType,
-      priority: draft.priority,
-      description: draft.description,
-      contextData: draft.contextData,
-      maxRetries: draft.maxRetries,
-      timeoutMinutes: draft.timeoutMinutes,
-      cronExpression: draft.cronExpression,
-      frequency: draft.frequency,
-      jobType: draft.jobType,
-      timezone: draft.timezone,
-      startAt: draft.startAt,
-      endAt: draft.endAt,
-      overlapPolicy: draft.overlapPolicy,
-      catchupWindowSeconds: draft.catchupWindowSeconds,
-      jitterSeconds: draft.jitterSeconds,
-      isActive: draft.isActive,
-      pausedNote: draft.isActive ? null : draft.note,
-      // Computed locally at write time (the Schedule's own next time replaces it on the first read or firing).
-      nextRunAt: next,
-      calendarIds: draft.calendarIds,
-    };
-  }
-
   private async viewOf(row: PeriodicTaskRow): Promise<PeriodicView> {
     const counts = (await runCounts(this.em(), [row.schedule_id])).get(row.schedule_id) ?? NO_RUNS;
     return { row, counts };
@@ -790,6 +758,39 @@ export interface ReadyItem {
   reason: 'missed_run' | 'overdue_while_paused' | 'not_started';
   dueAt: string;
   overdueSeconds: number;
+}
+
+/** The row a draft is stored as (also how the reconciler rebuilds a row from the draft kept in a Schedule's memo). */
+export function periodicWrite(scheduleId: string, owner: { brandId: number; createdById: number }, draft: ScheduleDraft): PeriodicTaskWrite {
+  const next = draft.upcoming?.[0] ?? null;
+  return {
+    scheduleId,
+    kind: draft.kind,
+    brandId: owner.brandId,
+    createdById: owner.createdById,
+    name: draft.name,
+    baseTaskId: draft.baseTaskId,
+    taskType: draft.taskType,
+    priority: draft.priority,
+    description: draft.description,
+    contextData: draft.contextData,
+    maxRetries: draft.maxRetries,
+    timeoutMinutes: draft.timeoutMinutes,
+    cronExpression: draft.cronExpression,
+    frequency: draft.frequency,
+    jobType: draft.jobType,
+    timezone: draft.timezone,
+    startAt: draft.startAt,
+    endAt: draft.endAt,
+    overlapPolicy: draft.overlapPolicy,
+    catchupWindowSeconds: draft.catchupWindowSeconds,
+    jitterSeconds: draft.jitterSeconds,
+    isActive: draft.isActive,
+    pausedNote: draft.isActive ? null : draft.note,
+    // Computed locally at write time (the Schedule's own next time replaces it on the first read or firing).
+    nextRunAt: next,
+    calendarIds: draft.calendarIds,
+  };
 }
 
 /** The definition kept in the Schedule's memo (what the reconciler needs to rebuild a row), without derived values. */
