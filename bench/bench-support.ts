@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { loadConfig, type AppConfig } from '../api/config';
 import { createThrowawayDatabase, dropDatabase } from '../tests/support/database';
 import { freePort, startTemporalDevServer, TEMPORAL_BIN } from '../tests/support/temporal-server';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 
 /** Helpers shared by the benchmark scripts: env knobs, output tables, cleanup on exit, the stack under test. */
 
@@ -60,6 +61,19 @@ export const onExit = (name: string, run: () => Promise<unknown>) => cleanups.pu
  * database, and the worker and API as their own processes from dist/ (the benchmark process only generates load).
  * Everything is stopped and dropped by `cleanup()`. BENCH_PROFILE=1 writes a CPU profile of the API into /tmp/prof.
  */
+/**
+ * What every bench does first: Ctrl-C cleans up (processes, databases) before exiting, the Temporal SDK logs only
+ * warnings, and messages go out with a `[bench]` prefix.
+ */
+export function beginBench(): (msg: string) => void {
+  process.once('SIGINT', () => {
+    console.error('\ninterrupted, cleaning up...');
+    void cleanup().finally(() => process.exit(130));
+  });
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  return (msg: string) => console.log(`[bench] ${msg}`);
+}
+
 export async function startBenchStack(opts: { taskQueue: string; dbPrefix: string; log: (msg: string) => void }): Promise<{
   config: AppConfig;
   dbUrl: string;

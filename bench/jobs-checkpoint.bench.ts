@@ -23,11 +23,10 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { signAccessToken } from '../api/services/token.service';
 import { createOrmConfig } from '../db/mikro-orm.config';
 import { ensureBrand, ensureUser, grantMembership } from '../db/repositories/identity.repository';
-import { cleanup, fmt, intEnv, onExit, projectRoot, startBenchStack, table } from './bench-support';
+import { beginBench, cleanup, fmt, intEnv, onExit, projectRoot, startBenchStack, table } from './bench-support';
 import { mean, percentile, round } from './stats';
 
 const ITEMS = intEnv('BENCH_JOB_ITEMS', 20_000);
@@ -48,12 +47,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
 async function run(): Promise<void> {
-  process.once('SIGINT', () => {
-    console.error('\ninterrupted, cleaning up...');
-    void cleanup().finally(() => process.exit(130));
-  });
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const log = (msg: string) => console.log(`[bench] ${msg}`);
+  const log = beginBench();
 
   const { config, dbUrl, baseUrl } = await startBenchStack({ taskQueue: 'bench-jobs', dbPrefix: 'durable_tasks_bench_jobs', log });
   const orm = await MikroORM.init(createOrmConfig(dbUrl));

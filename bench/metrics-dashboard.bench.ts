@@ -39,7 +39,6 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DURATION_BOUNDS_MS, durationBucket, HISTOGRAM_SIZE } from '../activities/metrics/duration-histogram';
 import { MetricsService } from '../api/services/metrics.service';
 import { signAccessToken } from '../api/services/token.service';
@@ -47,8 +46,8 @@ import { createOrmConfig } from '../db/mikro-orm.config';
 import { ensureBrand, ensureUser, grantMembership } from '../db/repositories/identity.repository';
 import { topExpensive, writeTaskMetrics, type TaskMetricsWrite } from '../db/repositories/task-metrics.repository';
 import { TASK_PRIORITIES } from '../workflows/contracts/task-types';
-import { cleanup, fmt, intEnv, onExit, projectRoot, startBenchStack, table } from './bench-support';
-import { mean, percentile, round } from './stats';
+import { beginBench, cleanup, fmt, intEnv, onExit, projectRoot, startBenchStack, table } from './bench-support';
+import { latencyStats, round } from './stats';
 
 const ROWS = intEnv('BENCH_METRICS_ROWS', 1_000_000);
 const REQUESTS = intEnv('BENCH_DASHBOARD_REQUESTS', 50);
@@ -480,22 +479,8 @@ function incrementalRows(brandId: number, count: number, anchorMs: number): Task
   });
 }
 
-const latencyStats = (lat: readonly number[]) => ({
-  p50: round(percentile(lat, 50), 2),
-  p95: round(percentile(lat, 95), 2),
-  p99: round(percentile(lat, 99), 2),
-  mean: round(mean(lat), 2),
-  min: round(Math.min(...lat), 2),
-  max: round(Math.max(...lat), 2),
-});
-
 async function run(): Promise<void> {
-  process.once('SIGINT', () => {
-    console.error('\ninterrupted, cleaning up...');
-    void cleanup().finally(() => process.exit(130));
-  });
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const log = (msg: string) => console.log(`[bench] ${msg}`);
+  const log = beginBench();
   const seconds = (t0: number) => fmt((performance.now() - t0) / 1000, 1);
 
   const { config, dbUrl, baseUrl } = await startBenchStack({ taskQueue: TASK_QUEUE, dbPrefix: 'durable_tasks_bench_dash', log });

@@ -33,7 +33,6 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ulid } from 'ulid';
 import { normalizeCron } from '../api/services/cron.service';
 import type { ScheduleDraft } from '../api/services/periodic-task.service';
@@ -45,8 +44,8 @@ import { createOrmConfig } from '../db/mikro-orm.config';
 import { ensureBrand, ensureUser, grantMembership } from '../db/repositories/identity.repository';
 import { listPeriodicTasks, PeriodicFilter, runCounts } from '../db/repositories/periodic-task.repository';
 import type { TaskWorkflowInput } from '../workflows/contracts/task-workflow';
-import { cleanup, fmt, intEnv, onExit, projectRoot, startBenchStack, table } from './bench-support';
-import { mean, percentile, round } from './stats';
+import { beginBench, cleanup, fmt, intEnv, onExit, projectRoot, startBenchStack, table } from './bench-support';
+import { latencyStats, percentile, round } from './stats';
 
 const N = intEnv('BENCH_SCHEDULES', 1000);
 const C = intEnv('BENCH_SCHEDULE_CONCURRENCY', 20);
@@ -102,21 +101,8 @@ function farCron(timezone: string): string {
   return `0 ${hour} * * *`;
 }
 
-const latencyStats = (lat: readonly number[]) => ({
-  p50: round(percentile(lat, 50), 2),
-  p95: round(percentile(lat, 95), 2),
-  p99: round(percentile(lat, 99), 2),
-  mean: round(mean(lat), 2),
-  max: round(Math.max(...lat), 2),
-});
-
 async function run(): Promise<void> {
-  process.once('SIGINT', () => {
-    console.error('\ninterrupted, cleaning up...');
-    void cleanup().finally(() => process.exit(130));
-  });
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const log = (msg: string) => console.log(`[bench] ${msg}`);
+  const log = beginBench();
 
   const { config, dbUrl, baseUrl } = await startBenchStack({ taskQueue: TASK_QUEUE, dbPrefix: 'durable_tasks_bench_sched', log });
   const orm = await MikroORM.init(createOrmConfig(dbUrl));

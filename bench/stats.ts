@@ -21,3 +21,15 @@ export function round(n: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
+
+/** The latency summary every bench prints and stores (ms). */
+export function latencyStats(lat: readonly number[]) {
+  return {
+    p50: round(percentile(lat, 50), 2),
+    p95: round(percentile(lat, 95), 2),
+    p99: round(percentile(lat, 99), 2),
+    mean: round(mean(lat), 2),
+    min: round(Math.min(...lat), 2),
+    max: round(Math.max(...lat), 2),
+  };
+}

@@ -24,7 +24,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ulid } from 'ulid';
 import { signAccessToken } from '../api/services/token.service';
 import { createTemporalClient } from '../api/temporal/connection';
@@ -32,7 +31,7 @@ import { TaskWorkflowGateway } from '../api/temporal/task-workflows';
 import { createOrmConfig } from '../db/mikro-orm.config';
 import { ensureBrand, ensureUser, grantMembership } from '../db/repositories/identity.repository';
 import type { TaskWorkflowInput, TaskWorkflowResult } from '../workflows/contracts/task-workflow';
-import { cleanup, fmt, intEnv, onExit, projectRoot, startBenchStack, table } from './bench-support';
+import { beginBench, cleanup, fmt, intEnv, onExit, projectRoot, startBenchStack, table } from './bench-support';
 import { mean, percentile, round } from './stats';
 
 const N = intEnv('BENCH_TASKS', 600);
@@ -113,12 +112,7 @@ async function main(): Promise<void> {
 }
 
 async function run(): Promise<void> {
-  process.once('SIGINT', () => {
-    console.error('\ninterrupted, cleaning up...');
-    void cleanup().finally(() => process.exit(130));
-  });
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const log = (msg: string) => console.log(`[bench] ${msg}`);
+  const log = beginBench();
 
   const { config, dbUrl, baseUrl } = await startBenchStack({ taskQueue: TASK_QUEUE, dbPrefix: 'durable_tasks_bench', log });
   const benchOrm = await MikroORM.init(createOrmConfig(dbUrl));
