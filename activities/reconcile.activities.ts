@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { isGrpcServiceError, WorkflowNotFoundError, type ScheduleSummary } from '@temporalio/client';
+import { isGrpcServiceError, WorkflowFailedError, WorkflowNotFoundError, type ScheduleSummary } from '@temporalio/client';
 import { insertAudit } from '../db/repositories/audit.repository';
 import { insertPeriodicTask, setPausedState, softDeletePeriodicTask, type PeriodicTaskWrite } from '../db/repositories/periodic-task.repository';
 import {
@@ -11,6 +11,7 @@ import {
 } from '../db/repositories/task-mirror.repository';
 import { periodicWrite, type ScheduleDraft } from '../api/services/periodic-task.service';
 import { rootCauseMessage } from '../workflows/contracts/errors';
+import { failureDetails, type FailureDetails } from '../workflows/contracts/failure-details';
 import { resolveScheduledInput } from '../workflows/contracts/schedules';
 import { mirrorSeq, runOf, runOfSeq } from '../workflows/contracts/task-workflow';
 import type { ActivityDeps } from './deps';
@@ -98,6 +99,7 @@ export function createReconcileActivities(deps: ActivityDeps) {
 interface Repair {
   status: 'completed' | 'failed' | 'cancelled';
   errorMessage: string | null;
+  errorDetails?: FailureDetails | null;
   resultData: Record<string, unknown> | null;
   completedAt: string | null;
 }
@@ -126,17 +128,49 @@ async function inspect(deps: ActivityDeps, taskId: string, runId: string | null)
     }
     case 'FAILED': {
       const { error } = await deps.tasks.outcome(taskId, desc.runId);
-      return { status: 'failed', errorMessage: error ? rootCauseMessage(error) : 'Workflow failed', resultData: null, completedAt: closedAt };
+      return {
+        status: 'failed',
+        errorMessage: error ? rootCauseMessage(error) : 'Workflow failed',
+        errorDetails: closingFailureDetails(error),
+        resultData: null,
+        completedAt: closedAt,
+      };
     }
-    case 'TIMED_OUT':
-      return { status: 'failed', errorMessage: 'Workflow timed out in Temporal', resultData: null, completedAt: closedAt };
-    case 'TERMINATED':
-      return { status: 'cancelled', errorMessage: 'Terminated directly in Temporal', resultData: null, completedAt: closedAt };
+    case 'TIMED_OUT': {
+      const { error } = await deps.tasks.outcome(taskId, desc.runId);
+      return {
+        status: 'failed',
+        errorMessage: 'Workflow timed out in Temporal',
+        errorDetails: closingFailureDetails(error),
+        resultData: null,
+        completedAt: closedAt,
+      };
+    }
+    case 'TERMINATED': {
+      // The terminate reason (and who sent it, in the failure's message) is what an operator wants to see later.
+      const { error } = await deps.tasks.outcome(taskId, desc.runId);
+      return {
+        status: 'cancelled',
+        errorMessage: 'Terminated directly in Temporal',
+        errorDetails: closingFailureDetails(error),
+        resultData: null,
+        completedAt: closedAt,
+      };
+    }
     case 'CANCELLED':
       return { status: 'cancelled', errorMessage: null, resultData: null, completedAt: closedAt };
     default:
       return null;
   }
+}
+
+/**
+ * The failure Temporal closed the run with. The client's WorkflowFailedError only wraps it, with the reconciler's own
+ * frames; its cause carries the workflow's (and, down the chain, the activity's) stack.
+ */
+function closingFailureDetails(error: Error | undefined): FailureDetails | null {
+  if (!error) return null;
+  return failureDetails(error instanceof WorkflowFailedError && error.cause ? error.cause : error);
 }
 
 async function reconcileSchedules(deps: ActivityDeps, em: EntityManager): Promise<NonNullable<ReconcileReport['schedules']>> {

@@ -14,6 +14,7 @@ import {
 import type { z } from 'zod';
 import type { TaskActivities } from '../activities';
 import { ErrorCode, rootCauseMessage } from './contracts/errors';
+import { failureDetails } from './contracts/failure-details';
 import { amendTaskUpdate, taskProgressQuery } from './contracts/messages';
 import { firingLateness, resolveScheduledInput } from './contracts/schedules';
 import { TaskIdKey, TaskPriorityKey, TemporalScheduledStartTimeKey } from './contracts/search-attributes';
@@ -183,20 +184,24 @@ export function defineTaskWorkflow<C>(spec: TaskTypeSpec<C>): (input: TaskWorkfl
       }
       state.status = 'failed';
       const message = describeFailure(err);
+      // Created here, so its stack holds the workflow's frames; the caught error rides along as its cause, which keeps
+      // the activity's failure (type, stack from the worker that ran it) in Temporal's history and in the mirror row.
+      const failure = ApplicationFailure.create({
+        message,
+        type: err instanceof MissedFiringError ? ErrorCode.SCHEDULE_RUN_MISSED : err instanceof TaskTimeoutError ? ErrorCode.TASK_TIMED_OUT : ErrorCode.TASK_FAILED,
+        nonRetryable: true,
+        details: err instanceof MissedFiringError ? [err.details] : undefined,
+        cause: err instanceof Error ? err : undefined,
+      });
       await record({
         seq: mirrorSeq(runOf(input), 'finished'),
         status: 'failed',
         completedAt: finishedAt,
         errorMessage: message,
+        errorDetails: failureDetails(failure),
         ...(err instanceof MissedFiringError ? { resultData: err.details } : {}),
       });
-      if (err instanceof MissedFiringError) {
-        throw ApplicationFailure.nonRetryable(message, ErrorCode.SCHEDULE_RUN_MISSED, err.details);
-      }
-      if (err instanceof TaskTimeoutError) {
-        throw ApplicationFailure.nonRetryable(message, ErrorCode.TASK_TIMED_OUT);
-      }
-      throw ApplicationFailure.nonRetryable(message, ErrorCode.TASK_FAILED);
+      throw failure;
     }
   };
 }

@@ -1,5 +1,7 @@
 import {
+  isGrpcServiceError,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   type Client,
@@ -11,6 +13,7 @@ import { BrandIdKey, TaskIdKey, TaskPriorityKey, TaskTypeKey, TemporalScheduledS
 import { TEMPORAL_PRIORITY_KEY } from '../../workflows/contracts/task-types';
 import type { TaskAmendment, TaskProgressView, TaskWorkflowInput } from '../../workflows/contracts/task-workflow';
 import { tasksStarted } from '../observability/metrics';
+import { summarizeHistory, type HistorySummary } from './history-summary';
 
 export interface StartResult {
   runId: string;
@@ -80,6 +83,23 @@ export class TaskWorkflowGateway {
 
   async describe(taskId: string, runId?: string): Promise<WorkflowExecutionDescription> {
     return this.client.workflow.getHandle(taskId, runId).describe();
+  }
+
+  /**
+   * The execution history summary of one run (the latest when `runId` is omitted): status, activities with their
+   * attempts and last failure, the closing failure, the first and last events. Null when Temporal no longer has it.
+   */
+  async historySummary(taskId: string, runId?: string | null): Promise<HistorySummary | null> {
+    const handle = this.client.workflow.getHandle(taskId, runId ?? undefined);
+    try {
+      // Described first: without a runId, the history fetched next is then the same (latest) run's.
+      const desc = await handle.describe();
+      const history = await this.client.workflow.getHandle(taskId, desc.runId).fetchHistory();
+      return summarizeHistory(desc, history, this.client.options.loadedDataConverter);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) return null;
+      throw err;
+    }
   }
 
   /** The result or failure of a closed run, for the reconciler. */

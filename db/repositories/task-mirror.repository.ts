@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { PRIORITY_LEVEL } from '../../workflows/contracts/task-types';
+import type { FailureDetails } from '../../workflows/contracts/failure-details';
 import type { TaskTransition } from '../../workflows/contracts/task-workflow';
 
 /**
@@ -12,6 +13,7 @@ const OPTIONAL_COLUMNS = {
   completedAt: 'completed_at',
   resultData: 'result_data',
   errorMessage: 'error_message',
+  errorDetails: 'error_details',
   progressPercentage: 'progress_percentage',
   runId: 'run_id',
 } as const;
@@ -21,7 +23,9 @@ const OPTIONAL_COLUMNS = {
  * Update first, insert only when the row is missing: an `insert ... on conflict` would burn a serial id on every
  * transition and leave gaps in the user-visible `id`.
  */
-export async function upsertTaskTransition(em: EntityManager, t: TaskTransition): Promise<boolean> {
+export async function upsertTaskTransition(em: EntityManager, transition: TaskTransition): Promise<boolean> {
+  // The details describe the message: clearing the message (a completed run, a retry with clear_errors) clears both.
+  const t = transition.errorMessage === null && transition.errorDetails === undefined ? { ...transition, errorDetails: null } : transition;
   if (await updateTransition(em, t)) return true;
   if ((await insertTaskIfMissing(em, t)) !== null) return true;
   // Lost an insert race against a lower-seq write of the same task: apply ours on top of it.
@@ -35,7 +39,7 @@ function optionalFields(t: TaskTransition) {
 async function updateTransition(em: EntityManager, t: TaskTransition): Promise<boolean> {
   const { input } = t;
   const optional = optionalFields(t);
-  const sets = optional.map((k) => `"${OPTIONAL_COLUMNS[k]}" = ${k === 'resultData' ? '?::jsonb' : '?'}`);
+  const sets = optional.map((k) => `"${OPTIONAL_COLUMNS[k]}" = ${isJsonb(k) ? '?::jsonb' : '?'}`);
   const rows = await em.execute<{ id: number }[]>(
     `update tasks set status = ?, seq = ?, priority = ?, priority_level = ?, description = ?, context_data = ?::jsonb,
             retry_count = ?, updated_at = clock_timestamp() ${sets.length ? ', ' + sets.join(', ') : ''}
@@ -65,7 +69,7 @@ export async function insertTaskIfMissing(em: EntityManager, t: TaskTransition):
     `insert into tasks (task_id, brand_id, created_by_id, task_type, status, priority, priority_level, description,
                         context_data, max_retries, retry_count, timeout_minutes, scheduled_for, created_at, updated_at, seq, schedule_id
                         ${optional.map((k) => `, "${OPTIONAL_COLUMNS[k]}"`).join('')})
-     select ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, clock_timestamp(), ?, ? ${optional.map((k) => (k === 'resultData' ? ', ?::jsonb' : ', ?')).join('')}
+     select ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, clock_timestamp(), ?, ? ${optional.map((k) => (isJsonb(k) ? ', ?::jsonb' : ', ?')).join('')}
       where not exists (select 1 from tasks where task_id = ?)
      on conflict (task_id) do nothing
      returning id`,
@@ -98,8 +102,12 @@ export async function deleteUnstartedTask(em: EntityManager, taskId: string, seq
   await em.execute(`delete from tasks where task_id = ? and seq <= ?`, [taskId, seq]);
 }
 
+function isJsonb(key: keyof typeof OPTIONAL_COLUMNS): boolean {
+  return key === 'resultData' || key === 'errorDetails';
+}
+
 function toSqlValue(key: keyof typeof OPTIONAL_COLUMNS, value: unknown): unknown {
-  if (key === 'resultData') return value === null ? null : JSON.stringify(value);
+  if (isJsonb(key)) return value === null ? null : JSON.stringify(value);
   return value;
 }
 
@@ -148,12 +156,15 @@ export async function applyReconciledState(
     seq: number;
     status: string;
     errorMessage: string | null;
+    /** What Temporal's failure tells about the run (kept when null: the run may have recorded better ones itself). */
+    errorDetails?: FailureDetails | null;
     resultData: Record<string, unknown> | null;
     completedAt: string | null;
   },
 ): Promise<boolean> {
   const rows = await em.execute<{ id: number }[]>(
     `update tasks set status = ?, seq = ?, error_message = coalesce(?, error_message),
+            error_details = coalesce(?::jsonb, error_details),
             result_data = coalesce(?::jsonb, result_data), completed_at = coalesce(?::timestamptz, completed_at),
             progress_percentage = case when ? = 'completed' then 100 else progress_percentage end,
             updated_at = clock_timestamp()
@@ -163,6 +174,7 @@ export async function applyReconciledState(
       repair.status,
       repair.seq,
       repair.errorMessage,
+      repair.errorDetails ? JSON.stringify(repair.errorDetails) : null,
       repair.resultData ? JSON.stringify(repair.resultData) : null,
       repair.completedAt,
       repair.status,

@@ -1,3 +1,4 @@
+import type { FailureDetails } from './failure-details';
 import type { ScheduleLink } from './schedules';
 import type { TaskPriority, TaskStatus } from './task-types';
 
@@ -82,6 +83,8 @@ export interface TaskTransition {
   completedAt?: string | null;
   resultData?: Record<string, unknown> | null;
   errorMessage?: string | null;
+  /** The Temporal failure of a failed run; an explicit `errorMessage: null` clears it too (see upsertTaskTransition). */
+  errorDetails?: FailureDetails | null;
   progressPercentage?: number;
   runId?: string;
 }
