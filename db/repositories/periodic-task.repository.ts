@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { LastRunStatus } from '../../workflows/contracts/schedules';
-import type { AuditEntry } from './audit.repository';
+import { AUDIT_INSERT_COLUMNS, auditParams, type AuditEntry } from './audit.repository';
 import { SqlWhere } from './sql-where';
 
 /**
@@ -167,8 +167,8 @@ export interface PeriodicTaskWrite {
 export async function insertPeriodicTask(em: EntityManager, w: PeriodicTaskWrite, audit?: AuditEntry): Promise<number | null> {
   const insert = async (tx: EntityManager) => {
     const auditCte = audit
-      ? `, aud as (insert into audit_log (occurred_at, actor_id, brand_id, action, target_type, target_id, details, request_id)
-                  select clock_timestamp(), ?, ?, ?, ?, ?, ?::jsonb || jsonb_build_object('id', ins.id), ? from ins)`
+      ? `, aud as (insert into audit_log (${AUDIT_INSERT_COLUMNS})
+                  select clock_timestamp(), ?, ?, ?, ?, ?, ?, ?, ?::jsonb || jsonb_build_object('id', ins.id), ?::jsonb, ?::jsonb, ?, ? from ins)`
       : '';
     const rows = await tx.execute<{ id: number }[]>(
       `with ins as (
@@ -184,9 +184,7 @@ export async function insertPeriodicTask(em: EntityManager, w: PeriodicTaskWrite
         w.scheduleId, w.kind, w.brandId, w.createdById, w.name, w.baseTaskId, w.taskType, w.priority, w.description,
         JSON.stringify(w.contextData), w.maxRetries, w.timeoutMinutes, w.cronExpression, w.frequency, w.jobType, w.timezone,
         w.startAt, w.endAt, w.overlapPolicy, w.catchupWindowSeconds, w.jitterSeconds, w.isActive, w.pausedNote, w.nextRunAt,
-        ...(audit
-          ? [audit.actorId, audit.brandId, audit.action, audit.targetType, audit.targetId, JSON.stringify(audit.details), audit.requestId]
-          : []),
+        ...(audit ? auditParams(audit) : []),
       ],
     );
     const id = rows[0]?.id ?? null;
