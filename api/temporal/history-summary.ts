@@ -20,7 +20,7 @@ export interface ActivitySummary {
 
 export interface HistorySummary {
   run_id: string;
-  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, CONTINUED_AS_NEW, TIMED_OUT. */
+  /** Temporal's execution status (the client's names): RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, CONTINUED_AS_NEW, TIMED_OUT. */
   status: string;
   event_count: number;
   started_at: string;
