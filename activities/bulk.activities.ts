@@ -6,10 +6,13 @@ import {
   BULK_MAX_TARGETS,
   type BulkBatchInput,
   type BulkFilter,
+  type BulkItemOutcome,
   type BulkItemResult,
+  type BulkOperation,
   type BulkTarget,
   type BulkTargets,
 } from '../workflows/tasks/bulk-operations';
+import type { TaskPriority } from '../workflows/contracts/task-types';
 import type { ActivityDeps } from './deps';
 import { createProgressReporter, startHeartbeat } from './progress';
 
@@ -105,25 +108,52 @@ async function processItem(service: TaskService, actor: Actor, input: BulkBatchI
     return { ...item, outcome: 'skipped', error_code: ErrorCode.INVALID_OPERATION, reason: `${ErrorCode.INVALID_OPERATION}: a bulk operation never applies to its own task` };
   }
   const ref = target.task_id ?? target.ref;
+  return { ...item, ...(await outcomeOf(() => applyTaskOperation(service, actor, ref, input))) };
+}
+
+/** One job through TaskService, with exactly the REST API's rules (and its audit rows) for that operation. */
+export async function applyTaskOperation(
+  service: TaskService,
+  actor: Actor,
+  ref: string,
+  op: { operation: BulkOperation; reason: string | null; newPriority: TaskPriority | null },
+): Promise<void> {
+  switch (op.operation) {
+    case 'cancel':
+      await service.cancel(actor, ref, op.reason ?? undefined);
+      break;
+    case 'retry':
+      await service.retry(actor, ref, { reset_progress: true, clear_errors: true });
+      break;
+    case 'reprioritize':
+      if (!op.newPriority) throw ApplicationFailure.nonRetryable('new_priority is required to reprioritize', ErrorCode.INVALID_TASK_INPUT);
+      await service.update(actor, ref, { priority: op.newPriority });
+      break;
+  }
+}
+
+export interface ItemOutcome {
+  outcome: BulkItemOutcome;
+  /** The API's error_code, for a skipped item. */
+  error_code?: string;
+  /** `ERROR_CODE: detail` for a skipped item (the API's answer), the error message for a failed one. */
+  reason?: string;
+}
+
+/**
+ * The outcome of one item of a bulk: done; skipped when the API's rules refuse it (an AppError, as the REST API
+ * would answer); failed on any other error, so one broken item never stops the others. A non-retryable
+ * ApplicationFailure means the bulk itself is wrong: it stops the activity.
+ */
+export async function outcomeOf(apply: () => Promise<unknown>): Promise<ItemOutcome> {
   try {
-    switch (input.operation) {
-      case 'cancel':
-        await service.cancel(actor, ref, input.reason ?? undefined);
-        break;
-      case 'retry':
-        await service.retry(actor, ref, { reset_progress: true, clear_errors: true });
-        break;
-      case 'reprioritize':
-        if (!input.newPriority) throw ApplicationFailure.nonRetryable('new_priority is required to reprioritize', ErrorCode.INVALID_TASK_INPUT);
-        await service.update(actor, ref, { priority: input.newPriority });
-        break;
-    }
-    return { ...item, outcome: 'done' };
+    await apply();
+    return { outcome: 'done' };
   } catch (err) {
     if (err instanceof AppError) {
-      return { ...item, outcome: 'skipped', error_code: err.code, reason: `${err.code}: ${err.detail}`.slice(0, MAX_REASON) };
+      return { outcome: 'skipped', error_code: err.code, reason: `${err.code}: ${err.detail}`.slice(0, MAX_REASON) };
     }
     if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
-    return { ...item, outcome: 'failed', reason: (err instanceof Error ? err.message : String(err)).slice(0, MAX_REASON) };
+    return { outcome: 'failed', reason: (err instanceof Error ? err.message : String(err)).slice(0, MAX_REASON) };
   }
 }

@@ -13,6 +13,7 @@ import { createJobActivities } from './jobs.activities';
 import { createJobMaintenanceActivities } from './job-maintenance.activities';
 import { createCleanupOldTasksActivities } from './cleanup-old-tasks.activities';
 import { createAlertActivities } from './alerts.activities';
+import { createAdminBulkActivities } from './admin-bulk.activities';
 // @generator-imports (npm run new:task-type adds imports above this line)
 
 export type { ActivityDeps } from './deps';
@@ -40,6 +41,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createCleanupOldTasksActivities(deps),
     // Alert rules: evaluation and channel deliveries
     ...createAlertActivities(deps),
+    // Admin bulk actions by filter (workflows/system/admin-bulk.ts)
+    ...createAdminBulkActivities(deps),
     // @generator (npm run new:task-type adds activities above this line)
   };
 }

@@ -89,6 +89,15 @@ const configSchema = z.object({
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'Must be an smtp:// or smtps:// URL').optional(),
   ALERT_EMAIL_FROM: z.string().default('durable-tasks alerts <alerts@localhost>'),
   ALERT_DELIVERY_TIMEOUT_SECONDS: z.coerce.number().positive().max(60).default(10),
+  /**
+   * Admin bulk actions: the most jobs one bulk may touch (a wider filter is refused at the dry run), how long its
+   * confirmation token stays valid, the jobs per activity call, and the pages a workflow run handles before it
+   * continues as new (bounded history).
+   */
+  ADMIN_BULK_MAX_TARGETS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  ADMIN_BULK_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  ADMIN_BULK_PAGE_SIZE: z.coerce.number().int().min(1).max(500).default(50),
+  ADMIN_BULK_PAGES_PER_RUN: z.coerce.number().int().min(1).max(1000).default(20),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

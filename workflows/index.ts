@@ -27,3 +27,4 @@ export { persistent_job } from './jobs/persistent-job';
 export { reconcileMirrorWorkflow } from './system/reconcile-mirror';
 export { autoResumeJobsWorkflow } from './system/auto-resume-jobs';
 export { evaluateAlertsWorkflow, deliverAlertWorkflow } from './system/evaluate-alerts';
+export { adminBulkWorkflow } from './system/admin-bulk';
