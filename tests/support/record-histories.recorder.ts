@@ -3,6 +3,8 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { signAccessToken } from '../../api/services/token.service';
+import { ensureUser } from '../../db/repositories/identity.repository';
 import { createTestContext, type TestContext } from './harness';
 import { TEMPORAL_BIN } from './temporal-server';
 
@@ -29,8 +31,10 @@ describe('recording histories', () => {
   });
 
   // The CLI's JSON export is the format historyFromJSON reads (and the one the Web UI downloads).
-  const save = async (name: string, workflowId: string) => {
-    const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--workflow-id', workflowId, '--address', t.config.TEMPORAL_ADDRESS, '--output', 'json']);
+  const save = async (name: string, workflowId: string, runId?: string) => {
+    const json = execFileSync(TEMPORAL_BIN, [
+      'workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--address', t.config.TEMPORAL_ADDRESS, '--output', 'json',
+    ]);
     writeFileSync(join(DIR, `${name}.json`), `${JSON.stringify(JSON.parse(json.toString('utf8')), null, 1)}\n`);
   };
   const runTask = async (name: string, body: Record<string, unknown>, until: string[], between?: (id: number) => Promise<void>) => {
@@ -214,6 +218,39 @@ describe('recording histories', () => {
     await t.client.workflow.getHandle(report.deliveries[0]!).result();
     await save('evaluateAlertsWorkflow-fired', evaluateId);
     await save('deliverAlertWorkflow-delivered', report.deliveries[0]!);
+  });
+
+  it('records the admin bulk workflow (a retry by filter over two pages per run, continued as new)', async () => {
+    const u = await ensureUser(t.orm.em.fork(), `record-bulk-admin-${Date.now()}`, 'admin');
+    const admin = { Authorization: `Bearer ${signAccessToken(t.config, u, 3600)}` };
+    const marker = `record-bulk-${Date.now()}`;
+    for (let i = 0; i < 3; i++) {
+      const res = await t.http.post('/tasks/').set(t.headers()).send({ task_type: 'noop', context_data: { fail_message: marker } });
+      await t.waitForTask(res.body.id, (x) => x.status === 'failed');
+    }
+    // Pages of one job, two pages per run: the first run continues as new, the second finishes.
+    const previous = { size: t.config.ADMIN_BULK_PAGE_SIZE, pages: t.config.ADMIN_BULK_PAGES_PER_RUN };
+    t.config.ADMIN_BULK_PAGE_SIZE = 1;
+    t.config.ADMIN_BULK_PAGES_PER_RUN = 2;
+    try {
+      const body = { action: 'retry', filter: { data: { fail_message: marker }, status: ['failed'] } };
+      const dry = await t.http.post('/admin/jobs/bulk/dry-run').set(admin).send(body);
+      const started = await t.http.post('/admin/jobs/bulk').set(admin).send({ ...body, confirmation_token: dry.body.confirmation_token });
+      const bulkId: string = started.body.bulk_id;
+      for (let i = 0; i < 300; i++) {
+        if ((await t.http.get(`/admin/jobs/bulk/${bulkId}`).set(admin)).body.status === 'completed') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      const described = await t.client.workflow.getHandle(bulkId).describe();
+      const firstRunId = described.raw.workflowExecutionInfo?.firstRunId;
+      if (!firstRunId) throw new Error('the server did not report the first run id');
+      await save('adminBulkWorkflow-continued-as-new', bulkId, firstRunId);
+      await save('adminBulkWorkflow-completed', bulkId);
+    } finally {
+      t.config.ADMIN_BULK_PAGE_SIZE = previous.size;
+      t.config.ADMIN_BULK_PAGES_PER_RUN = previous.pages;
+    }
   });
 
   it('records the platform types (noop, http_request, data_export, reconciler)', async () => {
