@@ -1,0 +1,181 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import type { ApiDocs, RouteDoc } from './api-docs';
+
+/**
+ * Renders the OpenAPI 3.1 document from the route registry. JSON Schema comes from zod 4 itself, on the *input* side
+ * of each schema (what a client sends: a query string before coercion, a body before defaults), so the document says
+ * what the validators accept. Unrepresentable parts (transforms, custom refinements) become `{}` (anything).
+ */
+
+type JsonSchema = Record<string, unknown>;
+type OpenApiObject = Record<string, unknown>;
+
+export const BEARER_SCHEME = 'bearerAuth';
+
+export interface OpenApiInfo {
+  title: string;
+  version: string;
+  description?: string;
+}
+
+export function buildOpenApiDocument(docs: ApiDocs, info: OpenApiInfo = packageInfo()): OpenApiObject {
+  const components = new SchemaComponents();
+  const paths: Record<string, Record<string, OpenApiObject>> = {};
+  const seen = new Set<string>();
+  for (const route of docs.routes) {
+    const path = openApiPath(route.path);
+    const key = `${route.method} ${path}`;
+    if (seen.has(key)) throw new Error(`OpenAPI: ${key} is documented twice`);
+    seen.add(key);
+    (paths[path] ??= {})[route.method] = operation(route, path, components);
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: info.title, version: info.version, ...(info.description ? { description: info.description } : {}) },
+    // Every operation states its own security (public ones an empty list); this is the default for anything else.
+    security: [{ [BEARER_SCHEME]: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        [BEARER_SCHEME]: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'An access token from POST /auth/login (or minted by the admin CLI).',
+        },
+      },
+      schemas: { ErrorBody: ERROR_BODY, ...components.schemas },
+    },
+  };
+}
+
+/**
+ * Koa's `/admin/jobs/:id` (also `:id(regex)` and a `*rest` wildcard) → OpenAPI's `/admin/jobs/{id}`; a trailing slash
+ * is dropped (routes answer with and without it, and are documented once).
+ */
+export function openApiPath(koaPath: string): string {
+  const path = koaPath.replace(/[:*]([A-Za-z0-9_]+)(\([^)]*\))?\??/g, '{$1}');
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+/** The error format of the admin, auth and task routes (`{detail, error_code, ...}`, or `field_errors` for validation). */
+const ERROR_BODY: JsonSchema = {
+  type: 'object',
+  properties: {
+    detail: { type: 'string' },
+    error_code: { type: 'string' },
+    field_errors: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+  },
+  required: ['detail'],
+  additionalProperties: true,
+};
+
+function operation(route: RouteDoc, path: string, components: SchemaComponents): OpenApiObject {
+  const op: OpenApiObject = {
+    operationId: operationId(route.method, path),
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    tags: route.tags,
+  };
+  const parameters = [...pathParameters(path), ...(route.query ? queryParameters(route.query, components) : [])];
+  if (parameters.length) op.parameters = parameters;
+  if (route.body) {
+    op.requestBody = {
+      // bodyParser hands an empty body over as {}: the body is optional exactly when {} is valid.
+      required: !route.body.safeParse({}).success,
+      content: { 'application/json': { schema: components.inline(route.body) } },
+    };
+  }
+  op.responses = Object.fromEntries(
+    Object.entries(route.responses).map(([status, response]) => {
+      const r = typeof response === 'string' ? { description: response } : response;
+      const errorShape = Number(status) >= 400 && !path.startsWith('/api/v1/');
+      const schema = r.schema ? components.inline(r.schema) : errorShape ? { $ref: '#/components/schemas/ErrorBody' } : undefined;
+      return [status, { description: r.description, ...(schema ? { content: { [r.contentType ?? 'application/json']: { schema } } } : {}) }];
+    }),
+  );
+  op.security = route.public ? [] : [{ [BEARER_SCHEME]: [] }];
+  if (route.roles) op['x-roles'] = route.roles;
+  return op;
+}
+
+function operationId(method: string, path: string): string {
+  const words = path
+    .split('/')
+    .filter(Boolean)
+    .map((part) => (part.startsWith('{') ? `by ${part.slice(1, -1)}` : part))
+    .join(' ')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean);
+  return [method, ...words].map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('');
+}
+
+function pathParameters(path: string): OpenApiObject[] {
+  return [...path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+}
+
+/** A query schema's top-level properties, one parameter each (a union's members contribute theirs, none required). */
+function queryParameters(query: z.ZodType, components: SchemaComponents): OpenApiObject[] {
+  const schema = components.inline(query);
+  const objects = [schema, ...(['allOf', 'anyOf', 'oneOf'] as const).flatMap((k) => (schema[k] as JsonSchema[] | undefined) ?? [])];
+  const out = new Map<string, OpenApiObject>();
+  for (const object of objects) {
+    const properties = (object.properties ?? {}) as Record<string, JsonSchema>;
+    const required = object === schema ? new Set((object.required as string[] | undefined) ?? []) : new Set<string>();
+    for (const [name, property] of Object.entries(properties)) {
+      if (out.has(name)) continue;
+      const { description, ...rest } = property;
+      out.set(name, {
+        name,
+        in: 'query',
+        required: required.has(name),
+        ...(typeof description === 'string' ? { description } : {}),
+        schema: rest,
+      });
+    }
+  }
+  return [...out.values()];
+}
+
+/**
+ * zod's JSON Schema for each zod schema, made embeddable: a schema zod had to name (recursive, or registered with an
+ * id) sits under the schema's own `$defs`, which a `$ref` inside an OpenAPI document cannot reach; those move to
+ * components/schemas and their refs follow.
+ */
+class SchemaComponents {
+  readonly schemas: Record<string, JsonSchema> = {};
+  private count = 0;
+
+  inline(schema: z.ZodType): JsonSchema {
+    const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+    const { $schema: _dialect, $defs, ...rest } = json;
+    if (!$defs) return rest;
+    const prefix = `Schema${++this.count}_`;
+    const rename = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(rename);
+      if (!value || typeof value !== 'object') return value;
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [
+          k,
+          k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/') ? `#/components/schemas/${prefix}${v.slice('#/$defs/'.length)}` : rename(v),
+        ]),
+      );
+    };
+    for (const [name, def] of Object.entries($defs as Record<string, unknown>)) this.schemas[`${prefix}${name}`] = rename(def) as JsonSchema;
+    return rename(rest) as JsonSchema;
+  }
+}
+
+/** Title and version of the nearest package.json (the sources' or dist/'s parent). */
+function packageInfo(): OpenApiInfo {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string; description?: string };
+      return { title: pkg.name ?? 'api', version: pkg.version ?? '0.0.0', ...(pkg.description ? { description: pkg.description } : {}) };
+    }
+    if (dirname(dir) === dir) return { title: 'api', version: '0.0.0' };
+  }
+}
