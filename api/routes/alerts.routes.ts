@@ -8,7 +8,8 @@ import { actorOf, pageLink, type Ctx } from './route-context';
 const BASE = '/tasks/monitoring/alerts';
 const both = (path: string) => [path, `${path}/`];
 
-function pageBody<T>(ctx: Ctx, r: Page<T>, serialize: (row: T) => unknown) {
+/** A DRF page `{count, next, previous, results}` (the admin alert routes answer the same way). */
+export function pageBody<T>(ctx: Ctx, r: Page<T>, serialize: (row: T) => unknown) {
   return {
     count: r.count,
     next: r.page * r.pageSize < r.count ? pageLink(ctx, r.page + 1) : null,

@@ -172,10 +172,12 @@ export function alertPayload(
   const scope = [rule.scope_task_type && `task type ${rule.scope_task_type}`, rule.scope_priority && `priority ${rule.scope_priority}`].filter(Boolean);
   const window = rule.metric_field === 'queue_depth' ? 'now' : `over the last ${rule.window_minutes} min`;
   const shown = e.value === null ? 'no data' : String(round(e.value));
+  // A platform-wide rule (no brand) measures every brand's tasks.
+  const brand = rule.brand_id === null ? 'all brands' : `brand ${rule.brand_name}`;
   const text =
     `[${tag}] ${rule.name}: ${measure} = ${shown} ` +
     `(threshold ${CONDITION_SYMBOL[rule.condition as AlertCondition] ?? rule.condition} ${rule.threshold}) ${window}` +
-    `${e.samples !== null ? `, ${e.samples} samples` : ''}; brand ${rule.brand_name}${scope.length ? `, ${scope.join(', ')}` : ''}` +
+    `${e.samples !== null ? `, ${e.samples} samples` : ''}; ${brand}${scope.length ? `, ${scope.join(', ')}` : ''}` +
     (kind === 'test' ? ' — test notification, nothing is wrong' : '');
   return {
     kind,
@@ -198,7 +200,8 @@ export function alertPayload(
       scope_task_type: rule.scope_task_type,
       scope_priority: rule.scope_priority,
     },
-    brand: { id: rule.brand_id, name: rule.brand_name },
+    // null: a platform-wide rule (the text says "all brands").
+    brand: rule.brand_id === null ? null : { id: rule.brand_id, name: rule.brand_name },
     ...(kind === 'resolved' && rule.firing_since ? { firing_since: new Date(rule.firing_since).toISOString() } : {}),
   };
 }

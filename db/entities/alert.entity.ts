@@ -4,7 +4,8 @@ import { User } from './user.entity';
 
 /**
  * Seed 000's AlertRule: a brand's threshold on a metric over a time window, evaluated every minute by the
- * `system-evaluate-alerts` Schedule. `state` is what the last evaluation concluded; `last_triggered_at` is the last
+ * `system-evaluate-alerts` Schedule. Without a brand it is platform-wide (seed 002's failure-rate alert, admin routes):
+ * it measures every brand's tasks, and only failure_rate_percent or queue_depth (a check constraint holds to that). `state` is what the last evaluation concluded; `last_triggered_at` is the last
  * notified firing, from which the cooldown runs (stored here, so it holds across restarts).
  */
 export const AlertRule = defineEntity({
@@ -13,7 +14,8 @@ export const AlertRule = defineEntity({
   indexes: [{ properties: ['brand', 'createdAt'] }],
   properties: {
     id: p.integer().primary().autoincrement(),
-    brand: () => p.manyToOne(Brand),
+    /** Null: a platform-wide rule (every brand). */
+    brand: () => p.manyToOne(Brand).nullable(),
     createdBy: () => p.manyToOne(User),
     name: p.string().length(200),
     description: p.text().default(''),
@@ -59,7 +61,8 @@ export const AlertEvent = defineEntity({
   properties: {
     id: p.bigint('number').primary().autoincrement(),
     rule: () => p.manyToOne(AlertRule),
-    brandId: p.integer(),
+    /** The rule's brand; null for a platform-wide rule (also indexed by (occurred_at desc, id desc) for the admin history). */
+    brandId: p.integer().nullable(),
     /** `fired`, `resolved` or `test`. */
     kind: p.string().length(16),
     value: p.double().nullable(),

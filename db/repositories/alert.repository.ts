@@ -4,14 +4,24 @@ import { escapeLike } from './task-query.repository';
 import { SqlWhere } from './sql-where';
 
 /**
- * Alert rules (alert_rules, soft-deleted, brand-scoped), their events (alert_events: fired, resolved, test) and each
- * delivery attempt of an event to a channel (alert_deliveries). One function per data operation.
+ * Alert rules (alert_rules, soft-deleted, brand-scoped or platform-wide), their events (alert_events: fired, resolved,
+ * test) and each delivery attempt of an event to a channel (alert_deliveries). One function per data operation.
  */
+
+/**
+ * Whose rules an operation sees: one brand's (the brand routes), or the platform-wide ones, which have no brand (null,
+ * the admin routes). Neither ever sees the other's.
+ */
+export type RuleOwner = number | null;
+
+/** A rule owner, or every rule of every brand and the platform-wide ones (the admin's view of what fires and fired). */
+export type RuleOwnerScope = RuleOwner | 'all';
 
 export interface AlertRuleRow {
   id: number;
-  brand_id: number;
-  brand_name: string;
+  /** Null for a platform-wide rule. */
+  brand_id: number | null;
+  brand_name: string | null;
   created_by_id: number;
   created_by_username: string;
   name: string;
@@ -65,16 +75,22 @@ const SELECT_RULE = `
          r.firing_since, r.fired_value, r.firing_event_id::int as firing_event_id, r.last_triggered_at, r.created_at, r.updated_at,
          clock_timestamp() as now
     from alert_rules r
-    join brands b on b.id = r.brand_id
+    left join brands b on b.id = r.brand_id
     join users u on u.id = r.created_by_id`;
 
 const validId = (id: number) => Number.isInteger(id) && id > 0 && id <= 2_147_483_647;
 
-/** A WHERE clause over `alert_rules r`: brand-scoped, live rows only, values bound. */
+/** `alias.brand_id` restricted to an owner: `= ?` for a brand (its index stays usable), `is null` for platform-wide rules. */
+function ownerCondition(alias: string, owner: RuleOwnerScope): [string, ...unknown[]] {
+  if (owner === 'all') return ['true'];
+  return owner === null ? [`${alias}.brand_id is null`] : [`${alias}.brand_id = ?`, owner];
+}
+
+/** A WHERE clause over `alert_rules r`: one owner's (or every) live rows, values bound. */
 export class AlertRuleFilter extends SqlWhere {
-  constructor(brandId: number) {
+  constructor(owner: RuleOwnerScope) {
     super();
-    this.add('r.brand_id = ?', brandId).add('r.deleted_at is null');
+    this.add(...ownerCondition('r', owner)).add('r.deleted_at is null');
   }
 
   search(term: string): this {
@@ -96,19 +112,18 @@ export async function listAlertRules(
   return { count: countRows[0]?.count ?? 0, rows };
 }
 
-export async function findAlertRule(em: EntityManager, brandId: number, id: number): Promise<AlertRuleRow | null> {
+export async function findAlertRule(em: EntityManager, owner: RuleOwner, id: number): Promise<AlertRuleRow | null> {
   if (!validId(id)) return null;
-  const rows = await em.execute<AlertRuleRow[]>(`${SELECT_RULE} where r.brand_id = ? and r.id = ? and r.deleted_at is null`, [brandId, id]);
+  const f = new AlertRuleFilter(owner).add('r.id = ?', id);
+  const rows = await em.execute<AlertRuleRow[]>(`${SELECT_RULE} where ${f.sql}`, f.params);
   return rows[0] ?? null;
 }
 
 /** Reads and locks the rule for the rest of the transaction (serialises edits, tests and evaluations of one rule). */
-export async function lockAlertRule(em: EntityManager, brandId: number, id: number): Promise<AlertRuleRow | null> {
+export async function lockAlertRule(em: EntityManager, owner: RuleOwner, id: number): Promise<AlertRuleRow | null> {
   if (!validId(id)) return null;
-  const rows = await em.execute<AlertRuleRow[]>(
-    `${SELECT_RULE} where r.brand_id = ? and r.id = ? and r.deleted_at is null for update of r`,
-    [brandId, id],
-  );
+  const f = new AlertRuleFilter(owner).add('r.id = ?', id);
+  const rows = await em.execute<AlertRuleRow[]>(`${SELECT_RULE} where ${f.sql} for update of r`, f.params);
   return rows[0] ?? null;
 }
 
@@ -128,13 +143,13 @@ const WRITE_VALUES = (w: AlertRuleWrite) => [
   w.isActive,
 ];
 
-export async function insertAlertRule(em: EntityManager, brandId: number, createdById: number, w: AlertRuleWrite): Promise<number> {
+export async function insertAlertRule(em: EntityManager, owner: RuleOwner, createdById: number, w: AlertRuleWrite): Promise<number> {
   const rows = await em.execute<{ id: number }[]>(
     `insert into alert_rules (name, description, metric_field, aggregation, condition, threshold, window_minutes, min_samples,
                               scope_task_type, scope_priority, cooldown_minutes, channels, is_active, brand_id, created_by_id,
                               state, created_at, updated_at)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, 'ok', clock_timestamp(), clock_timestamp()) returning id`,
-    [...WRITE_VALUES(w), brandId, createdById],
+    [...WRITE_VALUES(w), owner, createdById],
   );
   return rows[0]!.id;
 }
@@ -206,14 +221,18 @@ export interface RuleMeasurement {
 
 const SCOPE_MATCH = (p: string, t: string) =>
   `(${p}.scope_task_type is null or ${t}.task_type = ${p}.scope_task_type) and (${p}.scope_priority is null or ${t}.priority = ${p}.scope_priority)`;
+// `is not distinct from`: a platform-wide rule (no brand) matches its probe too.
 const SAME_SCOPE = (a: string, b: string) =>
-  `${a}.brand_id = ${b}.brand_id and ${a}.scope_task_type is not distinct from ${b}.scope_task_type and ${a}.scope_priority is not distinct from ${b}.scope_priority`;
+  `${a}.brand_id is not distinct from ${b}.brand_id and ${a}.scope_task_type is not distinct from ${b}.scope_task_type and ${a}.scope_priority is not distinct from ${b}.scope_priority`;
 
 /**
  * The current value of every active rule in scope, in one statement. Rules that read the same data (same brand, scope,
  * window, field and aggregation: they differ only in threshold or condition) share one probe; each probe is a lateral
  * index range scan: task_metrics by (brand_id, finished_at), finished tasks by the partial index tasks_brand_finished_idx,
- * pending tasks by (brand_id, status).
+ * pending tasks by (brand_id, status). A platform-wide rule (no brand: failure rate or queue depth only) has a probe of
+ * its own over every brand's tasks — finished ones by tasks_finished_idx (completed_at), pending ones by an index on
+ * unfinished tasks — written as a separate branch so the per-brand probes keep their brand index. The probe
+ * results are materialized: each probe runs once, not once per rule joined to it.
  */
 export async function measureAlertRules(em: EntityManager, scope: EvaluationScope): Promise<RuleMeasurement[]> {
   const s = scopeSql(scope, 'r');
@@ -228,7 +247,7 @@ export async function measureAlertRules(em: EntityManager, scope: EvaluationScop
        select distinct brand_id, metric_field, aggregation, window_minutes, scope_task_type, scope_priority
          from rules where metric_field in ('execution_time_ms', 'memory_usage_mb', 'cpu_usage_percent', 'cost_usd', 'error_count')
      ),
-     metric_values as (
+     metric_values as materialized (
        select p.*, m.samples, m.value
          from metric_probes p
          cross join lateral (
@@ -249,7 +268,7 @@ export async function measureAlertRules(em: EntityManager, scope: EvaluationScop
      rate_probes as (
        select distinct brand_id, window_minutes, scope_task_type, scope_priority from rules where metric_field = 'failure_rate_percent'
      ),
-     rate_values as (
+     rate_values as materialized (
        select p.*, m.samples, m.value
          from rate_probes p
          cross join lateral (
@@ -260,11 +279,24 @@ export async function measureAlertRules(em: EntityManager, scope: EvaluationScop
               and t.completed_at >= now() - make_interval(secs => p.window_minutes * 60)
               and ${SCOPE_MATCH('p', 't')}
          ) m
+        where p.brand_id is not null
+       union all
+       select p.*, m.samples, m.value
+         from rate_probes p
+         cross join lateral (
+           select count(*)::int as samples,
+                  (100.0 * count(*) filter (where t.status = 'failed') / nullif(count(*), 0))::float8 as value
+             from tasks t
+            where t.deleted_at is null and t.status in ('completed', 'failed')
+              and t.completed_at >= now() - make_interval(secs => p.window_minutes * 60)
+              and ${SCOPE_MATCH('p', 't')}
+         ) m
+        where p.brand_id is null
      ),
      depth_probes as (
        select distinct brand_id, scope_task_type, scope_priority from rules where metric_field = 'queue_depth'
      ),
-     depth_values as (
+     depth_values as materialized (
        select p.*, m.samples, m.samples::float8 as value
          from depth_probes p
          cross join lateral (
@@ -274,6 +306,18 @@ export async function measureAlertRules(em: EntityManager, scope: EvaluationScop
               and (t.scheduled_for is null or t.scheduled_for <= now())
               and ${SCOPE_MATCH('p', 't')}
          ) m
+        where p.brand_id is not null
+       union all
+       select p.*, m.samples, m.samples::float8 as value
+         from depth_probes p
+         cross join lateral (
+           select count(*)::int as samples
+             from tasks t
+            where t.deleted_at is null and t.status = 'pending'
+              and (t.scheduled_for is null or t.scheduled_for <= now())
+              and ${SCOPE_MATCH('p', 't')}
+         ) m
+        where p.brand_id is null
      )
      select a.id, a.metric_field, a.aggregation, a.condition, a.threshold, a.min_samples, a.state,
             coalesce(mv.samples, rv.samples, dv.samples, 0) as samples,
@@ -330,7 +374,7 @@ export async function markRuleResolved(em: EntityManager, id: number): Promise<v
 
 export interface AlertEventInsert {
   ruleId: number;
-  brandId: number;
+  brandId: number | null;
   kind: AlertEventKind;
   value: number | null;
   threshold: number;
@@ -359,7 +403,9 @@ export interface AlertEventRow {
   id: number;
   rule_id: number;
   rule_name: string;
-  brand_id: number;
+  /** Null for an event of a platform-wide rule. */
+  brand_id: number | null;
+  brand_name: string | null;
   kind: AlertEventKind;
   value: number | null;
   threshold: number;
@@ -369,11 +415,11 @@ export interface AlertEventRow {
   occurred_at: Date;
 }
 
-/** A WHERE clause over `alert_events e` (joined to its rule `r`): brand-scoped. Deleted rules keep their history. */
+/** A WHERE clause over `alert_events e` (joined to its rule `r`): one owner's events, or every one. Deleted rules keep their history. */
 export class AlertEventFilter extends SqlWhere {
-  constructor(brandId: number) {
+  constructor(owner: RuleOwnerScope) {
     super();
-    this.add('e.brand_id = ?', brandId);
+    this.add(...ownerCondition('e', owner));
   }
 }
 
@@ -385,9 +431,9 @@ export async function listAlertEvents(
 ): Promise<{ count: number; rows: AlertEventRow[] }> {
   const [rows, countRows] = await Promise.all([
     em.execute<AlertEventRow[]>(
-      `select e.id::int as id, e.rule_id, r.name as rule_name, e.brand_id, e.kind, e.value, e.threshold, e.samples, e.payload,
-              e.delivery_workflow_id, e.occurred_at
-         from alert_events e join alert_rules r on r.id = e.rule_id
+      `select e.id::int as id, e.rule_id, r.name as rule_name, e.brand_id, b.name as brand_name, e.kind, e.value, e.threshold,
+              e.samples, e.payload, e.delivery_workflow_id, e.occurred_at
+         from alert_events e join alert_rules r on r.id = e.rule_id left join brands b on b.id = e.brand_id
         where ${filter.sql}
         order by e.occurred_at desc, e.id desc limit ? offset ?`,
       [...filter.params, limit, offset],
@@ -397,8 +443,8 @@ export async function listAlertEvents(
   return { count: countRows[0]?.count ?? 0, rows };
 }
 
-export async function findAlertEvent(em: EntityManager, brandId: number, id: number): Promise<AlertEventRow | null> {
-  const f = new AlertEventFilter(brandId).add('e.id = ?', id);
+export async function findAlertEvent(em: EntityManager, owner: RuleOwner, id: number): Promise<AlertEventRow | null> {
+  const f = new AlertEventFilter(owner).add('e.id = ?', id);
   return (await listAlertEvents(em, f, 1, 0)).rows[0] ?? null;
 }
 
