@@ -121,10 +121,12 @@ wait_for 60 api_healthy || {
 
 TOKEN=$(node dist/db/admin-cli.js token --username admin) || die "could not mint a token (admin-cli token --username admin)"
 BRAND_ID=$(node dist/db/admin-cli.js demo-brand-id) || die "could not read the demo brand id (admin-cli demo-brand-id)"
+DASHBOARD_LOGIN="user admin, password ${DEMO_ADMIN_PASSWORD:-(none set: npm run admin -- set-password --username admin)}"
 cat <<EOF
 
 Stack is up.
   API        http://127.0.0.1:$PORT
+  Dashboard  http://127.0.0.1:$PORT/admin/  ($DASHBOARD_LOGIN)
   Web UI     http://127.0.0.1:$TEMPORAL_UI_PORT
   Logs       .data/logs/
 

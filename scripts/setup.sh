@@ -5,6 +5,8 @@
 #   SETUP_SKIP_DB=1  skip database creation, build-dependent DB steps
 #                    (create db, migrate, seed). Used by `make test`, whose
 #                    tests create their own throwaway database.
+#   SETUP_SKIP_CHROMIUM=1  don't install Debian's chromium (the dashboard's
+#                    end-to-end test drives it; nothing else needs it)
 #   DATABASE_URL     defaults to postgres://postgres@127.0.0.1:5432/durable_tasks
 set -euo pipefail
 
@@ -51,6 +53,28 @@ else
   log "Temporal CLI already built"
 fi
 
+# (c2) Chromium for the dashboard's end-to-end test (playwright-core drives the
+# system browser; no browser download). Installing needs root or passwordless sudo.
+if [[ "${SETUP_SKIP_CHROMIUM:-0}" != 1 ]]; then
+  if command -v chromium >/dev/null 2>&1; then
+    log "chromium already installed"
+  elif ! command -v apt-get >/dev/null 2>&1; then
+    log "WARNING: chromium is missing and apt-get is not available; install Chromium and set CHROMIUM_PATH for the dashboard E2E test"
+  else
+    SUDO=()
+    if [[ $(id -u) != 0 ]]; then
+      if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=(sudo -n); else SUDO=(none); fi
+    fi
+    if [[ "${SUDO[*]}" == none ]]; then
+      log "WARNING: chromium is missing and installing it needs root: run 'sudo apt-get install -y chromium' (the dashboard E2E test needs it)"
+    else
+      log "installing chromium (apt-get) for the dashboard E2E test"
+      "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+        || die "apt-get install chromium failed; install it by hand or re-run with SETUP_SKIP_CHROMIUM=1"
+    fi
+  fi
+fi
+
 # (d) .env with a random JWT secret, created once: regenerating it would
 # invalidate every token already handed out.
 if [[ ! -f .env ]]; then
@@ -58,6 +82,12 @@ if [[ ! -f .env ]]; then
   (umask 077; echo "JWT_SECRET=$(openssl rand -hex 48)" > .env)
 else
   log ".env already exists, leaving it alone"
+fi
+# The demo admin's dashboard password, also created once (an .env from before
+# the dashboard gets it appended); seed-demo sets it from the environment.
+if ! grep -q '^DEMO_ADMIN_PASSWORD=' .env; then
+  log "adding a random DEMO_ADMIN_PASSWORD to .env"
+  echo "DEMO_ADMIN_PASSWORD=$(openssl rand -hex 12)" >> .env
 fi
 
 if [[ "${SETUP_SKIP_DB:-0}" != 1 ]]; then
@@ -83,7 +113,7 @@ if [[ "${SETUP_SKIP_DB:-0}" != 1 ]]; then
   # (g) + (h) both idempotent: migrations track what ran, seed-demo upserts.
   log "npm run migrate"
   npm run migrate --silent || die "migrations failed (npm run migrate, DATABASE_URL=$DATABASE_URL)"
-  log "seeding demo brand and admin user"
+  log "seeding demo brand and admin user (password: DEMO_ADMIN_PASSWORD in .env)"
   npm run admin --silent -- seed-demo || die "demo seed failed (npm run admin -- seed-demo)"
 else
   log "SETUP_SKIP_DB=1: skipping database, migrations and seed"
