@@ -80,27 +80,31 @@ describe('admin audit trail (/admin/audit)', () => {
     const created = await t.http.post(`${ALERTS}/`).set(t.headers()).send(rule(name));
     const id = String(created.body.id);
     await t.http.patch(`${ALERTS}/${id}/`).set(t.headers()).send({ threshold: 5 });
-    const mine = (body: any) => body.results.filter((r: any) => r.target_id === id).map((r: any) => r.action);
+    // Ids of different target types collide (another test's persistent job 17): always scope by both.
+    const scope = `target_type=alert_rule&target_id=${id}`;
+    const mine = (body: any) => body.results.map((r: any) => r.action);
 
-    expect(mine((await audit(`actor=${t.user.id}&target_id=${id}`)).body)).toEqual(expect.arrayContaining(['alert_rule.create']));
-    expect(mine((await audit(`actor=${t.user.username}&target_id=${id}`)).body)).toContain('alert_rule.create');
-    expect((await audit(`actor=${t.outsider.username}&target_id=${id}`)).body.results).toEqual([]);
-    expect(mine((await audit(`action=alert_rule.create&target_id=${id}`)).body)).toEqual(['alert_rule.create']);
-    const prefixed = mine((await audit(`action=alert_rule.*&target_id=${id}`)).body);
-    expect(prefixed).toContain('alert_rule.create');
-    expect(prefixed.every((a: string) => a.startsWith('alert_rule.'))).toBe(true);
-    expect((await audit(`action=alert_*&target_id=${id}`)).body.results.length).toBe(prefixed.length);
-    expect((await audit(`action=task.*&target_id=${id}`)).body.results).toEqual([]);
-    expect(mine((await audit(`brand_id=${t.brand.id}&target_id=${id}`)).body)).toContain('alert_rule.create');
-    expect((await audit(`brand_id=${t.otherBrand.id}&target_id=${id}`)).body.results).toEqual([]);
+    const both = ['alert_rule.update', 'alert_rule.create'];
+    expect(mine((await audit(`actor=${t.user.id}&${scope}`)).body)).toEqual(both);
+    expect(mine((await audit(`actor=${t.user.username}&${scope}`)).body)).toEqual(both);
+    expect((await audit(`actor=${admin.id}&${scope}`)).body.results).toEqual([]);
+    expect((await audit(`actor=${t.outsider.username}&${scope}`)).body.results).toEqual([]);
+    expect(mine((await audit(`action=alert_rule.create&${scope}`)).body)).toEqual(['alert_rule.create']);
+    expect(mine((await audit(`action=alert_rule.*&${scope}`)).body)).toEqual(both);
+    expect(mine((await audit(`action=alert_*&${scope}`)).body)).toEqual(both);
+    // Without `*` the action is exact.
+    expect((await audit(`action=alert_rule.creat&${scope}`)).body.results).toEqual([]);
+    expect((await audit(`action=task.*&${scope}`)).body.results).toEqual([]);
+    expect(mine((await audit(`brand_id=${t.brand.id}&${scope}`)).body)).toEqual(both);
+    expect((await audit(`brand_id=${t.otherBrand.id}&${scope}`)).body.results).toEqual([]);
 
-    const createdAt = (await audit(`action=alert_rule.create&target_id=${id}`)).body.results[0].occurred_at as string;
+    const createdAt = (await audit(`action=alert_rule.create&${scope}`)).body.results[0].occurred_at as string;
     const ms = Date.parse(createdAt);
-    expect(mine((await audit(`since=${new Date(ms - 1000).toISOString()}&until=${new Date(ms + 60_000).toISOString()}&target_id=${id}`)).body)).toContain(
+    expect(mine((await audit(`since=${new Date(ms - 1000).toISOString()}&until=${new Date(ms + 60_000).toISOString()}&${scope}`)).body)).toContain(
       'alert_rule.create',
     );
-    expect((await audit(`since=${new Date(ms + 60_000).toISOString()}&target_id=${id}`)).body.results).toEqual([]);
-    expect((await audit(`until=${new Date(ms - 1000).toISOString()}&target_id=${id}`)).body.results).toEqual([]);
+    expect((await audit(`since=${new Date(ms + 60_000).toISOString()}&${scope}`)).body.results).toEqual([]);
+    expect((await audit(`until=${new Date(ms - 1000).toISOString()}&${scope}`)).body.results).toEqual([]);
   });
 
   it('pages with opaque cursors both ways (DRF CursorPagination), newest first, page_size at most 200', async () => {
