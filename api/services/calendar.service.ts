@@ -1,5 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { insertAudit } from '../../db/repositories/audit.repository';
+import { auditActor, insertAudit } from '../../db/repositories/audit.repository';
 import {
   CalendarFilter,
   countEvents,
@@ -143,13 +143,12 @@ export class CalendarService {
       const calendarId = await insertCalendar(tx, { brandId: actor.brandId, createdById: actor.userId, name: body.name, description: body.description });
       for (const e of body.events ?? []) await insertEvent(tx, calendarId, e);
       await insertAudit(tx, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
+        ...auditActor(actor),
         action: 'calendar.create',
         targetType: 'calendar',
         targetId: String(calendarId),
         details: { name: body.name, description: body.description, events: (body.events ?? []).map(eventSnapshot) },
-        requestId: actor.requestId,
+        after: { name: body.name, events_count: body.events?.length ?? 0 },
       });
       return calendarId;
     });
@@ -170,8 +169,7 @@ export class CalendarService {
         for (const e of body.events) await insertEvent(tx, id, e);
       }
       await insertAudit(tx, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
+        ...auditActor(actor),
         action: 'calendar.update',
         targetType: 'calendar',
         targetId: String(id),
@@ -183,7 +181,12 @@ export class CalendarService {
             ...(body.events !== undefined ? { events_replaced: removed, events: body.events.map(eventSnapshot) } : {}),
           },
         },
-        requestId: actor.requestId,
+        before: { name: before!.name, description: before!.description, events_count: before!.events_count },
+        after: {
+          name: body.name ?? before!.name,
+          description: body.description ?? before!.description,
+          events_count: body.events?.length ?? before!.events_count,
+        },
       });
     });
     const sync = await this.resync(actor, id);
@@ -210,13 +213,12 @@ export class CalendarService {
       const row = await findCalendar(tx, actor.brandId, id);
       await softDeleteCalendar(tx, id);
       await insertAudit(tx, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
+        ...auditActor(actor),
         action: 'calendar.delete',
         targetType: 'calendar',
         targetId: String(id),
         details: { name: row!.name, events_count: row!.events_count, force, schedules_unlinked: schedules.map((s) => s.id) },
-        requestId: actor.requestId,
+        before: { name: row!.name, events_count: row!.events_count },
       });
       return schedules;
     });
@@ -361,13 +363,11 @@ export class CalendarService {
 
   private async auditEvent(tx: EntityManager, actor: Actor, action: string, calendarId: number, eventId: number, details: Record<string, unknown>) {
     await insertAudit(tx, {
-      actorId: actor.userId,
-      brandId: actor.brandId,
+      ...auditActor(actor),
       action,
       targetType: 'calendar_event',
       targetId: String(eventId),
       details: { calendar_id: calendarId, ...details },
-      requestId: actor.requestId,
     });
   }
 

@@ -4,7 +4,7 @@ import { crawlJob, crawlJobStateSchema } from '../../activities/jobs/crawl.job';
 import { exportJob, exportJobPaths, exportJobStateSchema } from '../../activities/jobs/export.job';
 import { itemJob, itemJobStateSchema } from '../../activities/jobs/item.job';
 import type { JobRunner } from '../../activities/jobs/job-runner';
-import { insertAudit } from '../../db/repositories/audit.repository';
+import { auditActor, insertAudit } from '../../db/repositories/audit.repository';
 import { checksumOf, insertCheckpoint, type CheckpointRow } from '../../db/repositories/persistent-job.repository';
 import type { JobRow } from '../../db/repositories/persistent-job-query.repository';
 import { dataExportContextSchema } from '../../workflows/tasks/data-export';
@@ -152,13 +152,11 @@ export class JobCheckpointService {
 
   private audit(tx: Parameters<typeof insertAudit>[0], actor: Actor, action: string, checkpointId: number, job: JobRow | null, details: Record<string, unknown>) {
     return insertAudit(tx, {
-      actorId: actor.userId,
-      brandId: actor.brandId,
+      ...auditActor(actor),
       action,
       targetType: 'job_checkpoint',
       targetId: String(checkpointId),
       details: { job_id: job?.id ?? null, task_id: job?.task_id ?? null, ...details },
-      requestId: actor.requestId,
     });
   }
 }

@@ -1,5 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { insertAudit } from '../../db/repositories/audit.repository';
+import { auditActor, insertAudit } from '../../db/repositories/audit.repository';
 import { newestValidCheckpoint } from '../../db/repositories/persistent-job.repository';
 import { jobCanResume } from '../../db/repositories/persistent-job-query.repository';
 import { AppError, ErrorCode } from '../errors';
@@ -148,13 +148,11 @@ export class JobMaintenanceService {
       const report: CleanupReport = { dry_run: body.dry_run, older_than_days: body.older_than_days, jobs: jobs.length, checkpoints: cps.n, ledger_items: ledger, bytes: Number(cps.bytes) };
       if (!body.dry_run) {
         await insertAudit(tx, {
-          actorId: actor.userId,
-          brandId: actor.brandId,
+          ...auditActor(actor),
           action: 'job.cleanup',
           targetType: 'brand',
           targetId: String(actor.brandId),
           details: { ...report, cutoff, job_ids: jobs.slice(0, 1000).map((j) => j.id) },
-          requestId: actor.requestId,
         });
       }
       return report;
@@ -214,13 +212,11 @@ export class JobMaintenanceService {
     };
     if (!body.dry_run && compacted > 0) {
       await insertAudit(em, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
+        ...auditActor(actor),
         action: 'checkpoint.optimize',
         targetType: 'brand',
         targetId: String(actor.brandId),
         details: { ...report, keep_last: body.keep_last, job: body.job ?? null },
-        requestId: actor.requestId,
       });
     }
     return report;

@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { addHistograms, emptyHistogram, histogramQuantile } from '../../activities/metrics/duration-histogram';
-import { insertAudit } from '../../db/repositories/audit.repository';
+import { auditActor, insertAudit } from '../../db/repositories/audit.repository';
 import {
   deleteTaskMetrics,
   findMetricsOfTask,
@@ -302,13 +302,11 @@ export class MetricsService {
 
   private async audit(actor: Actor, action: string, id: number, details: Record<string, unknown>): Promise<void> {
     await insertAudit(this.em(), {
-      actorId: actor.userId,
-      brandId: actor.brandId,
+      ...auditActor(actor),
       action,
       targetType: 'task_metrics',
       targetId: String(id),
       details,
-      requestId: actor.requestId,
     });
   }
 }

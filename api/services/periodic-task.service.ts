@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ulid } from 'ulid';
-import { insertAudit } from '../../db/repositories/audit.repository';
+import { auditActor, insertAudit } from '../../db/repositories/audit.repository';
 import { loadCalendarEvents, missingCalendarIds } from '../../db/repositories/calendar.repository';
 import {
   findPeriodicByScheduleId,
@@ -258,13 +258,12 @@ export class PeriodicTaskService {
     const write = periodicWrite(scheduleId, { brandId: actor.brandId, createdById: actor.userId }, draft);
     const action = draft.kind === 'cron_job' ? 'cron_job' : 'periodic_task';
     const audit = {
-      actorId: actor.userId,
-      brandId: actor.brandId,
+      ...auditActor(actor),
       action: `${action}.create`,
       targetType: 'schedule',
       targetId: scheduleId,
       details: { name: draft.name, cron_expression: draft.cronExpression, timezone: draft.timezone, task_type: draft.taskType },
-      requestId: actor.requestId,
+      after: { name: draft.name, cron_expression: draft.cronExpression, timezone: draft.timezone, is_active: draft.isActive },
     };
     const [created, inserted] = await Promise.allSettled([this.deps.schedules.create(definition), insertPeriodicTask(em, write, audit)]);
     if (created.status === 'rejected') {
@@ -355,13 +354,13 @@ export class PeriodicTaskService {
     await em.transactional(async (tx) => {
       await updatePeriodicTask(tx, row.id, write);
       await insertAudit(tx, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
+        ...auditActor(actor),
         action: `${row.kind === 'cron_job' ? 'cron_job' : 'periodic_task'}.update`,
         targetType: 'schedule',
         targetId: row.schedule_id,
         details: { id: row.id, before: bodyOf(row), after: { cron_expression: draft.cronExpression, timezone: draft.timezone, is_active: draft.isActive } },
-        requestId: actor.requestId,
+        before: { name: row.name, cron_expression: row.cron_expression, timezone: row.timezone, is_active: row.is_active },
+        after: { name: draft.name, cron_expression: draft.cronExpression, timezone: draft.timezone, is_active: draft.isActive },
       });
     });
     return this.get(actor.brandId, String(row.id), row.kind);
@@ -375,13 +374,12 @@ export class PeriodicTaskService {
     await em.transactional(async (tx) => {
       if (!(await softDeletePeriodicTask(tx, row.id))) throw notFound(kind);
       await insertAudit(tx, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
+        ...auditActor(actor),
         action: `${kind === 'cron_job' ? 'cron_job' : 'periodic_task'}.delete`,
         targetType: 'schedule',
         targetId: row.schedule_id,
         details: { id: row.id, name: row.name, cron_expression: row.cron_expression },
-        requestId: actor.requestId,
+        before: { name: row.name, cron_expression: row.cron_expression, is_active: row.is_active },
       });
     });
   }
@@ -407,13 +405,13 @@ export class PeriodicTaskService {
     await em.transactional(async (tx) => {
       await setPausedState(tx, row.id, activate, activate ? null : note, live?.nextActionTimes[0]?.toISOString() ?? null);
       await insertAudit(tx, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
+        ...auditActor(actor),
         action: `${kind === 'cron_job' ? 'cron_job' : 'periodic_task'}.${activate ? 'resume' : 'pause'}`,
         targetType: 'schedule',
         targetId: row.schedule_id,
         details: { id: row.id, note, was_active: row.is_active },
-        requestId: actor.requestId,
+        before: { is_active: row.is_active },
+        after: { is_active: activate },
       });
     });
     return this.get(actor.brandId, String(row.id), kind);
@@ -432,13 +430,11 @@ export class PeriodicTaskService {
     const row = await this.find(actor.brandId, id, kind);
     const fired = await this.fire(row, body.overlap_policy);
     await insertAudit(this.em(), {
-      actorId: actor.userId,
-      brandId: actor.brandId,
+      ...auditActor(actor),
       action: `${kind === 'cron_job' ? 'cron_job' : 'periodic_task'}.execute_now`,
       targetType: 'schedule',
       targetId: row.schedule_id,
       details: { id: row.id, task_id: fired.task_id, overlap_policy: body.overlap_policy ?? row.overlap_policy },
-      requestId: actor.requestId,
     });
     return { task: fired, row };
   }
@@ -545,13 +541,11 @@ export class PeriodicTaskService {
     }
     const executed = results.filter((r) => r.executed).length;
     await insertAudit(this.em(), {
-      actorId: actor.userId,
-      brandId: actor.brandId,
+      ...auditActor(actor),
       action: 'periodic_task.execute_ready',
       targetType: 'brand',
       targetId: String(actor.brandId),
       details: { found: ready.length, executed, results: results.map((r) => ({ id: r.id, executed: r.executed, task_id: r.task_id ?? null })) },
-      requestId: actor.requestId,
     });
     return { found: ready.length, executed, failed: ready.length - executed, results };
   }

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ulid } from 'ulid';
-import { insertAudit } from '../../db/repositories/audit.repository';
+import { auditActor, insertAudit } from '../../db/repositories/audit.repository';
 import { isCheckpointValid, newestValidCheckpoint, type CheckpointRow } from '../../db/repositories/persistent-job.repository';
 import {
   deleteJobRow,
@@ -140,7 +140,7 @@ export class PersistentJobService {
       await deleteJobRow(em, jobId); // nothing started: leave no half-created job behind
       throw err;
     }
-    await insertAudit(em, { actorId: actor.userId, brandId: actor.brandId, action: 'job.create', targetType: 'persistent_job', targetId: String(jobId), details: { task_id: task.task_id, job_type: jobType }, requestId: actor.requestId });
+    await insertAudit(em, { ...auditActor(actor), action: 'job.create', targetType: 'persistent_job', targetId: String(jobId), details: { task_id: task.task_id, job_type: jobType } });
     return this.get(actor.brandId, String(jobId));
   }
 
@@ -225,7 +225,14 @@ export class PersistentJobService {
     }
     await this.em().transactional(async (tx) => {
       await deleteJobRow(tx, job.id);
-      await insertAudit(tx, { actorId: actor.userId, brandId: actor.brandId, action: 'job.delete', targetType: 'persistent_job', targetId: String(job.id), details: { task_id: job.task_id, job_type: job.job_type, status: job.status, items_done: job.items_done, checkpoints: job.checkpoints_count }, requestId: actor.requestId });
+      await insertAudit(tx, {
+        ...auditActor(actor),
+        action: 'job.delete',
+        targetType: 'persistent_job',
+        targetId: String(job.id),
+        details: { task_id: job.task_id, job_type: job.job_type, status: job.status, items_done: job.items_done, checkpoints: job.checkpoints_count },
+        before: { status: job.status, items_done: job.items_done },
+      });
     });
   }
 
@@ -335,7 +342,14 @@ export class PersistentJobService {
   }
 
   private audit(actor: JobActor, action: string, job: JobRow, details: Record<string, unknown>) {
-    return insertAudit(this.em(), { actorId: actor.userId, brandId: actor.brandId, action, targetType: 'persistent_job', targetId: String(job.id), details: { task_id: job.task_id, ...details }, requestId: actor.requestId });
+    return insertAudit(this.em(), {
+      ...auditActor(actor),
+      action,
+      targetType: 'persistent_job',
+      targetId: String(job.id),
+      details: { task_id: job.task_id, ...details },
+      before: { status: job.status },
+    });
   }
 }
 

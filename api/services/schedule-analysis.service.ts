@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { insertAudit } from '../../db/repositories/audit.repository';
+import { auditActor, insertAudit } from '../../db/repositories/audit.repository';
 import { findPeriodicTask } from '../../db/repositories/periodic-task.repository';
 import {
   AnalysisFilter,
@@ -443,8 +443,7 @@ export class ScheduleAnalysisService {
     if (!body.dry_run && proposals.length) {
       for (const p of proposals) applied.push(await this.apply(actor, p));
       await insertAudit(em, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
+        ...auditActor(actor),
         action: 'periodic_task.optimize',
         targetType: 'brand',
         targetId: String(actor.brandId),
@@ -460,7 +459,6 @@ export class ScheduleAnalysisService {
           proposals,
           applied,
         },
-        requestId: actor.requestId,
       });
     }
     return {

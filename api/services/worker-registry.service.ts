@@ -1,6 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { insertAudit } from '../../db/repositories/audit.repository';
+import { auditActor, insertAudit } from '../../db/repositories/audit.repository';
 import {
   findWorker,
   listWorkers,
@@ -177,13 +177,11 @@ export class WorkerRegistryService {
       if (current && current.source === 'self' && !current.deleted) throw selfRegistered();
       const r = await upsertWorker(tx, 'manual', { ...body, ...report });
       await insertAudit(tx, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
+        ...auditActor(actor),
         action: r.existed ? 'worker.reregister' : 'worker.register',
         targetType: 'worker',
         targetId: String(r.id),
         details: { worker_id: body.worker_id, host: body.host, task_queues: body.task_queues, sdk: body.sdk, status: report.status },
-        requestId: actor.requestId,
       });
       return r;
     });
@@ -263,13 +261,11 @@ export class WorkerRegistryService {
 
   private audit(tx: EntityManager, actor: Actor, action: string, w: { id: number; worker_id: string }, details: Record<string, unknown>): Promise<void> {
     return insertAudit(tx, {
-      actorId: actor.userId,
-      brandId: actor.brandId,
+      ...auditActor(actor),
       action,
       targetType: 'worker',
       targetId: String(w.id),
       details: { worker_id: w.worker_id, ...details },
-      requestId: actor.requestId,
     });
   }
 }
