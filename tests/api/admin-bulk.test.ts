@@ -1,7 +1,9 @@
 import request from 'supertest';
 import { createApp } from '../../api/app';
 import { signAccessToken } from '../../api/services/token.service';
+import { bulkIdOf } from '../../api/services/admin-bulk.service';
 import { AdminBulkWorkflowGateway } from '../../api/temporal/admin-bulk-workflows';
+import { insertBulkAction } from '../../db/repositories/admin-bulk.repository';
 import { ensureUser } from '../../db/repositories/identity.repository';
 import { createTestContext, type TestContext, type TestUser } from '../support/harness';
 
@@ -338,6 +340,34 @@ describe('admin bulk actions by filter (/admin/jobs/bulk)', () => {
     expect(audit.map((a) => a.target_id).sort()).toEqual(jobs.map((j) => j.task_id).sort());
     expect((await auditOf([bulkId], 'admin.bulk.cancel')).map((a) => a.actor_id)).toEqual([admin.id]);
     expect((await auditOf([bulkId], 'admin.bulk.resume')).map((a) => a.details.from_task_id)).toEqual([ids[4]]);
+  });
+
+  it('after a crash between the recorded bulk and its workflow start, the replayed request starts the missing workflow', async () => {
+    const marker = `crash-${unique}`;
+    const jobs = [await failedTask(marker, false), await failedTask(marker, true)];
+    const body = { action: 'retry', filter: filterFor(marker) };
+    const dry = await dryRun(body);
+    const claims = JSON.parse(Buffer.from(dry.body.confirmation_token.split('.')[1], 'base64url').toString('utf8'));
+    // What the execution's transaction leaves behind when the process dies before the workflow starts.
+    const bulkId = bulkIdOf(dry.body.confirmation_token);
+    await insertBulkAction(db(), {
+      bulkId,
+      action: 'retry',
+      filter: claims.filter,
+      newPriority: null,
+      force: false,
+      reason: null,
+      maxTaskId: claims.max_task_id,
+      totalAtDryRun: claims.total,
+      createdById: admin.id,
+    });
+    expect(await bulkGateway.status(bulkId)).toBeNull();
+
+    const replay = await execute({ ...body, confirmation_token: dry.body.confirmation_token });
+    expect(replay.status).toBe(202);
+    expect(replay.body.bulk_id).toBe(bulkId);
+    expect(await waitForBulk(bulkId, (b) => b.status === 'completed')).toMatchObject({ processed: 2, succeeded: 2 });
+    expect((await taskRows(jobs.map((j) => j.id))).map((r) => r.retry_count)).toEqual([1, 1]);
   });
 
   it('reprioritizes pending jobs (audited per job) and deletes finished ones', async () => {
