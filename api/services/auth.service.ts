@@ -21,8 +21,9 @@ export interface ScryptParams {
 }
 
 /**
- * scrypt cost of new hashes: N = 2^14 (16 MiB) took 45–75 ms per hash on this 2-CPU machine under load, 2^15 took
- * 110–130 ms. Each hash stores its own parameters, so raising these later re-hashes every user at their next login.
+ * scrypt cost of new hashes, measured on this 2-CPU machine while other work ran: N = 2^14 (16 MiB) takes 32–66 ms per
+ * hash (median 37), 2^15 takes 90–160 ms (median 99); the target is about 50 ms. Each hash stores its own parameters,
+ * so raising these later re-hashes every user at their next login.
  */
 export const PASSWORD_SCRYPT_PARAMS: ScryptParams = { N: 2 ** 14, r: 8, p: 1 };
 export const MIN_PASSWORD_LENGTH = 8;
