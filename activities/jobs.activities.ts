@@ -6,6 +6,7 @@ import {
   updateJobProgress,
 } from '../db/repositories/persistent-job.repository';
 import { upsertTaskTransition } from '../db/repositories/task-mirror.repository';
+import type { FailureDetails } from '../workflows/contracts/failure-details';
 import type { JobBatchInput, JobBatchResult, JobTypeName } from '../workflows/contracts/job-types';
 import type { TaskStatus } from '../workflows/contracts/task-types';
 import type { TaskWorkflowInput } from '../workflows/contracts/task-workflow';
@@ -33,6 +34,7 @@ export interface JobTransition {
   pausedAt?: string;
   completedAt?: string;
   errorMessage?: string | null;
+  errorDetails?: FailureDetails;
   resultData?: Record<string, unknown>;
 }
 
@@ -50,6 +52,7 @@ export function createJobActivities(deps: ActivityDeps) {
           ...(t.completedAt ? { completedAt: t.completedAt } : {}),
           ...(t.resultData ? { resultData: t.resultData } : {}),
           ...(t.errorMessage !== undefined ? { errorMessage: t.errorMessage } : {}),
+          ...(t.errorDetails ? { errorDetails: t.errorDetails } : {}),
           ...(t.status === 'completed' ? { progressPercentage: 100 } : {}),
         });
         const jobLanded = await applyJobTransition(em, {

@@ -74,6 +74,22 @@ describe('failure details: a failed run keeps its Temporal failure in tasks.erro
     expect(await row(res.body.task_id)).toMatchObject({ status: 'completed', error_message: null, error_details: null });
   });
 
+  it('stores the failure of a persistent job (the failure of its batch activity) the same way', async () => {
+    const base = await t.http.post('/tasks/').set(t.headers()).send({ task_type: 'noop' });
+    await t.waitForTask(base.body.id, (x) => x.status === 'completed');
+    const job = await t.http
+      .post('/tasks/persistent-jobs/persistent-jobs/')
+      .set(t.headers())
+      .send({ base_task: base.body.id, job_data: { total_items: 5, fail_at_item: 2 } });
+    expect(job.status).toBe(201);
+    await t.waitForTask(base.body.id, (x) => x.persistent_job?.status === 'failed', 60_000);
+    const { error_details: details } = await row(base.body.task_id);
+    expect(details).toMatchObject({ message: expect.stringMatching(/item 2 failed on request/) });
+    expect(details!.causes[0]).toMatchObject({ type: 'ActivityFailure', activity_type: 'runJobBatch' });
+    expect(details!.stack_trace).toMatch(/persistent-job/);
+    expect(details!.stack_trace).toMatch(/item\.job/);
+  });
+
   it('lets the reconciler record what Temporal knows about a run terminated outside the API', async () => {
     const res = await t.http.post('/tasks/').set(t.headers()).send({ task_type: 'noop', context_data: { duration_ms: 60_000 } });
     await t.waitForTask(res.body.id, (x) => x.status === 'running');

@@ -13,6 +13,7 @@ import {
 } from '@temporalio/workflow';
 import type { TaskActivities } from '../../activities';
 import { ErrorCode, rootCauseMessage } from '../contracts/errors';
+import { failureDetails } from '../contracts/failure-details';
 import {
   jobProgressQuery,
   pauseJobSignal,
@@ -160,7 +161,9 @@ export async function persistent_job(input: JobWorkflowInput): Promise<Record<st
     }
     s.status = 'failed';
     const message = rootCauseMessage(err);
-    await record('failed', mirrorSeq(run, 'finished'), { completedAt: finishedAt, errorMessage: message });
-    throw ApplicationFailure.nonRetryable(message, ErrorCode.TASK_FAILED);
+    // As in task-lifecycle.ts: made here for the workflow's frames, with the caught error (the batch activity's) as cause.
+    const failure = ApplicationFailure.create({ message, type: ErrorCode.TASK_FAILED, nonRetryable: true, cause: err instanceof Error ? err : undefined });
+    await record('failed', mirrorSeq(run, 'finished'), { completedAt: finishedAt, errorMessage: message, errorDetails: failureDetails(failure) });
+    throw failure;
   }
 }
