@@ -879,7 +879,7 @@
         (b.errors || []).length
           ? collapsible(
               `${b.errors.length} skipped or failed jobs`,
-              table(['job', 'outcome', 'reason'], b.errors.map((e) => h('tr', {}, h('td', {}, jobLink(e)), h('td', {}, e.outcome), h('td', {}, [e.error_code, e.reason].filter(Boolean).join(': '))))),
+              table(['job', 'outcome', 'reason'], b.errors.map((e) => h('tr', {}, h('td', {}, jobLink(e)), h('td', {}, e.outcome), h('td', {}, e.reason || e.error_code || '')))),
             )
           : null,
       );

@@ -46,6 +46,7 @@ describe('admin dashboard in headless Chromium', () => {
   let admin: { id: number; username: string };
   let viewer: { id: number; username: string };
   let failing: { id: number; task_id: string };
+  let doomed: { id: number; task_id: string };
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -85,8 +86,9 @@ describe('admin dashboard in headless Chromium', () => {
     // A little work each (a noop without it runs no activity, so it has no metrics for the statistics).
     const done = await Promise.all(Array.from({ length: 6 }, (_, i) => create('noop', { duration_ms: 40 * (i + 1) }, `warm-up ${i}`)));
     const broken = await create('noop', { fail_message: 'the disk is full' }, 'fails for good');
+    doomed = await create('noop', { fail_message: 'nobody needs this one' }, 'to be deleted');
     failing = await create('http_request', { url: flakyUrl, method: 'POST', body: { event: 'ping' }, max_attempts: 1 }, 'webhook that fails once');
-    await Promise.all([...done.map((d) => t.waitForTask(d.id, (x) => x.status === 'completed')), t.waitForTask(broken.id, (x) => x.status === 'failed')]);
+    await Promise.all([...done.map((d) => t.waitForTask(d.id, (x) => x.status === 'completed')), t.waitForTask(broken.id, (x) => x.status === 'failed'), t.waitForTask(doomed.id, (x) => x.status === 'failed')]);
     await t.waitForTask(failing.id, (x) => x.status === 'failed');
 
     browser = await chromium.launch({
@@ -229,6 +231,39 @@ describe('admin dashboard in headless Chromium', () => {
       // Other test files may tamper with the chain on purpose; this checks that the page reports the verdict.
       await page.locator('#audit-verify .notice').getByText(/Chain intact|Chain broken/).waitFor();
     });
+
+    it('deletes a job only once its task id is typed into the dialog', async () => {
+      await page.goto(`${base}/admin/#/failed?brand_id=${t.brand.id}&task_type=noop`);
+      const card = page.locator(`article.failed-job[data-task-id="${doomed.task_id}"]`);
+      await card.locator('button.delete').click();
+      const confirm = page.locator('#dialog-confirm');
+      expect(await confirm.isDisabled()).toBe(true);
+      await page.fill('#delete-confirm', 'task_not_this_one');
+      expect(await confirm.isDisabled()).toBe(true);
+      await page.fill('#delete-confirm', doomed.task_id);
+      expect(await confirm.isDisabled()).toBe(false);
+      await confirm.click();
+      await page.locator('#flash', { hasText: `Deleted ${doomed.task_id}` }).waitFor();
+      expect(await card.count()).toBe(0);
+      expect((await t.http.get(`/tasks/${doomed.id}/`).set(t.headers())).status).toBe(404);
+    });
+
+    it('runs a bulk delete: dry-run count and sample, confirmation, progress to the end', async () => {
+      await page.click('#nav a[data-view=bulk]');
+      await page.selectOption('#bulk-action', 'delete');
+      await page.selectOption('#bulk-status', 'completed');
+      await page.fill('#bulk-task-type', 'noop');
+      await page.fill('#bulk-brand-id', String(t.brand.id));
+      await page.click('#bulk-form button[type=submit]');
+      await page.locator('#bulk-count', { hasText: '6 jobs match' }).waitFor();
+      expect(await page.locator('#bulk-result tbody tr').count()).toBe(6);
+      await page.click('#bulk-execute');
+      await page.click('#dialog-confirm');
+      await page.locator('#bulk-progress .badge', { hasText: 'completed' }).waitFor({ timeout: 45_000 });
+      await expect(page.locator('#bulk-progress').textContent()).resolves.toContain('6 of 6 · 6 done');
+      const left = await t.http.get('/tasks/?task_type=noop&status=completed').set(t.headers());
+      expect(left.body.results).toEqual([]);
+    }, 90_000);
 
     it('logs out', async () => {
       await page.click('#logout');
