@@ -33,6 +33,7 @@ export function authRoutes(auth: AuthService, docs: ApiDocs): Router<AppState> {
       'Failed attempts are limited per username (5 per 15 minutes) and per client IP (20 per 15 minutes); past the limit the ' +
       'answer is 429 RATE_LIMITED with Retry-After, even for the right password. Every attempt is audited.',
     tags: ['auth'],
+    public: true,
     body: loginBody,
     responses: {
       200: { description: 'The token and who it belongs to', schema: loginResponse },

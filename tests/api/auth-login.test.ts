@@ -122,6 +122,15 @@ describe('password login (POST /auth/login)', () => {
     ]);
   });
 
+  it('is documented in /openapi.json as a public operation with its body schema', async () => {
+    const res = await t.http.get('/openapi.json');
+    expect(res.status).toBe(200);
+    const op = res.body.paths['/auth/login'].post;
+    expect(op.security).toEqual([]);
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '401', '429']));
+    expect(JSON.stringify(op.requestBody)).toContain('password');
+  });
+
   it.each([
     ['an unknown field', { username: 'a', password: 'b', role: 'admin' }, 'role'],
     ['no password', { username: 'a' }, 'password'],
