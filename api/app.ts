@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
 import type { AppConfig } from './config';
+import { requireAdminRole } from './middleware/admin-role';
 import { authenticate } from './middleware/auth';
 import { brandScope } from './middleware/brand-scope';
 import { errorHandler, type Logger } from './middleware/error-handler';
@@ -12,7 +13,16 @@ import { httpObservability } from './observability/http';
 import { createLogger } from './observability/logger';
 import { apiRegistry, enableProcessMetrics } from './observability/metrics';
 import { metricsRoutes } from './observability/metrics.routes';
+import { ApiDocs } from './openapi/api-docs';
+import { adminAuditRoutes } from './routes/admin-audit.routes';
+import { adminAlertRoutes } from './routes/admin-alerts.routes';
+import { adminJobRoutes } from './routes/admin-jobs.routes';
+import { adminRoutes } from './routes/admin.routes';
+import { adminBulkRoutes } from './routes/admin-bulk.routes';
+import { adminUiRoutes } from './routes/admin-ui.routes';
+import { openApiRoutes } from './routes/openapi.routes';
 import { alertRoutes } from './routes/alerts.routes';
+import { authRoutes } from './routes/auth.routes';
 import { calendarRoutes } from './routes/calendars.routes';
 import { taskMetricsRoutes } from './routes/metrics.routes';
 import { healthRoutes } from './routes/health.routes';
@@ -21,7 +31,11 @@ import { scheduleAnalysisRoutes } from './routes/schedule-analysis.routes';
 import { schedulingRoutes } from './routes/scheduling.routes';
 import { taskRoutes } from './routes/tasks.routes';
 import { workerRoutes } from './routes/workers.routes';
+import { AdminBulkService } from './services/admin-bulk.service';
+import { AdminJobService } from './services/admin-jobs.service';
 import { AlertService } from './services/alert.service';
+import { AuditService } from './services/audit.service';
+import { AuthService } from './services/auth.service';
 import { IdentityService } from './services/identity.service';
 import { PersistentJobService } from './services/persistent-job.service';
 import { CalendarService } from './services/calendar.service';
@@ -32,6 +46,7 @@ import { PeriodicTaskService } from './services/periodic-task.service';
 import { ScheduleAnalysisService } from './services/schedule-analysis.service';
 import { TaskService } from './services/task.service';
 import { WorkerRegistryService } from './services/worker-registry.service';
+import { AdminBulkWorkflowGateway } from './temporal/admin-bulk-workflows';
 import { AlertWorkflowGateway } from './temporal/alert-workflows';
 import { JobWorkflowGateway } from './temporal/job-workflows';
 import { ScheduleGateway } from './temporal/schedules';
@@ -61,14 +76,37 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(requestContext());
   app.use(httpObservability(logger));
   app.use(errorHandler(logger));
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
+  // DELETE bodies too: an admin delete carries its confirmation in the body.
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] }));
 
   const health = healthRoutes({ orm, temporal: temporal.connection, namespace: config.TEMPORAL_NAMESPACE });
   app.use(health.routes());
   app.use(metricsRoutes(apiRegistry).routes());
+  const docs = new ApiDocs();
+  // @public-routes (no token: login, the dashboard page, /openapi.json)
+  app.use(openApiRoutes(docs).routes());
+  app.use(authRoutes(new AuthService({ orm, config }), docs).routes());
+  app.use(adminUiRoutes().routes());
 
-  // Everything below requires a valid token and an X-Brand-ID the caller belongs to.
+  // Everything below requires a valid token.
   app.use(authenticate(config, identity));
+  // The admin API spans every brand: role-guarded, no X-Brand-ID.
+  app.use(requireAdminRole());
+  const adminRouter = adminRoutes({
+    config,
+    docs,
+    extra: [
+      // @admin-extra (admin areas: add a registration function to this list)
+      adminBulkRoutes(new AdminBulkService({ orm, config, bulk: new AdminBulkWorkflowGateway(temporal, config.TEMPORAL_TASK_QUEUE) }), config),
+      adminAlertRoutes(new AlertService({ orm, config, workflows: new AlertWorkflowGateway(temporal, config.TEMPORAL_TASK_QUEUE) }), config),
+      adminAuditRoutes(new AuditService({ orm })),
+      // Last: its `/admin/jobs/:id` would read the other areas' `/admin/jobs/<word>` as an id.
+      adminJobRoutes(new AdminJobService({ orm, tasks, taskService, config }), config),
+    ],
+  });
+  app.use(adminRouter.routes());
+  app.use(adminRouter.allowedMethods());
+  // Everything below also requires an X-Brand-ID the caller belongs to.
   app.use(brandScope(identity));
   // Specific prefixes first: /tasks/persistent-jobs/... must not be read as /tasks/{id}/...
   const metricsService = new MetricsService({ orm, config });

@@ -55,7 +55,7 @@ async function run(): Promise<void> {
 
   const em = orm.em.fork();
   const brand = await ensureBrand(em, 'bench-jobs');
-  const user = await ensureUser(em, 'bench-jobs', false);
+  const user = await ensureUser(em, 'bench-jobs');
   await grantMembership(em, user.id, brand.id);
   const headers = { Authorization: `Bearer ${signAccessToken(config, user, 3600)}`, 'X-Brand-ID': String(brand.id), 'Content-Type': 'application/json' };
   const api = async (method: string, path: string, body: unknown = {}) => {

@@ -490,7 +490,7 @@ async function run(): Promise<void> {
   // ---- identity ----
   const em = orm.em.fork();
   const brand = await ensureBrand(em, 'bench-dashboard');
-  const user = await ensureUser(em, 'bench-dashboard', false);
+  const user = await ensureUser(em, 'bench-dashboard');
   await grantMembership(em, user.id, brand.id);
   const headers = { Authorization: `Bearer ${signAccessToken(config, user, 3600)}`, 'X-Brand-ID': String(brand.id) };
 

@@ -132,7 +132,7 @@ async function run(): Promise<void> {
   // ---- identity ----
   const em = orm.em.fork();
   const brand = await ensureBrand(em, 'bench-schedules');
-  const user = await ensureUser(em, 'bench-schedules', false);
+  const user = await ensureUser(em, 'bench-schedules');
   await grantMembership(em, user.id, brand.id);
   const headers = { Authorization: `Bearer ${signAccessToken(config, user, 3600)}`, 'X-Brand-ID': String(brand.id), 'Content-Type': 'application/json' };
 

@@ -125,7 +125,7 @@ async function run(): Promise<void> {
   // ---- identity ----
   const em = benchOrm.em.fork();
   const brand = await ensureBrand(em, 'bench');
-  const user = await ensureUser(em, 'bench', false);
+  const user = await ensureUser(em, 'bench');
   await grantMembership(em, user.id, brand.id);
   const token = signAccessToken(config, user, 3600);
   const headers = { Authorization: `Bearer ${token}`, 'X-Brand-ID': String(brand.id), 'Content-Type': 'application/json' };

@@ -1,27 +1,38 @@
-import { MikroORM } from '@mikro-orm/postgresql';
+import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
+import { userInfo } from 'node:os';
+import { createInterface } from 'node:readline/promises';
+import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../api/config';
+import { checkNewPassword, hashPassword, verifyPassword } from '../api/services/auth.service';
 import { signAccessToken } from '../api/services/token.service';
+import { USER_ROLES, type UserRole } from './entities/user.entity';
 import { createOrmConfig } from './mikro-orm.config';
+import { insertAudit, verifyAuditChain, type AuditActorFields, type AuditEntry } from './repositories/audit.repository';
+import { findCredentials, setPasswordHash } from './repositories/credentials.repository';
 import {
   ensureBrand,
   ensureUser,
   findUserByUsername,
   grantMembership,
   listBrands,
-  setAdmin,
+  setRole,
 } from './repositories/identity.repository';
 
 export const DEMO_BRAND = 'Demo Brand';
 export const DEMO_ADMIN = 'admin';
 
 const USAGE = `usage: npm run admin -- <command> [options]
-  seed-demo                                   create the demo brand and the admin user (idempotent)
+  seed-demo                                   create the demo brand and the admin user (idempotent); with
+                                              DEMO_ADMIN_PASSWORD set, that becomes the admin's dashboard password
   create-brand --name <name>                  prints the brand id
-  create-user --username <u> [--admin]        creates (or promotes) a user
+  create-user --username <u> [--role <r>]     creates a user (role user|admin|admin_viewer; --admin = --role admin)
   grant --username <u> --brand-id <id>        makes the user a member of the brand
-  set-admin --username <u> [--revoke]         grants or revokes the admin role
+  set-role --username <u> --role <r>          gives the user a role: user, admin or admin_viewer
+  set-admin --username <u> [--revoke]         set-role admin (or user with --revoke)
+  set-password --username <u> [--password <p>]  sets the login password (read from stdin when --password is absent)
   token --username <u> [--ttl <seconds>]      prints a signed access token (default ttl 86400)
+  audit-verify [--from-id <id>]               verifies the audit trail's hash chain; exit code 1 when it is broken
   demo-brand-id                               prints the demo brand's id
   list-brands                                 prints id<TAB>name lines`;
 
@@ -35,7 +46,10 @@ async function main(): Promise<void> {
       'brand-id': { type: 'string' },
       ttl: { type: 'string' },
       admin: { type: 'boolean', default: false },
+      role: { type: 'string' },
       revoke: { type: 'boolean', default: false },
+      password: { type: 'string' },
+      'from-id': { type: 'string' },
     },
   });
   const config = loadConfig();
@@ -44,6 +58,11 @@ async function main(): Promise<void> {
   const need = (v: string | undefined, flag: string): string => {
     if (!v) throw new Error(`--${flag} is required\n${USAGE}`);
     return v;
+  };
+  const role = (fallback?: UserRole): UserRole | undefined => {
+    const r = values.role ?? (values.admin ? 'admin' : fallback);
+    if (r !== undefined && !(USER_ROLES as readonly string[]).includes(r)) throw new Error(`--role must be one of ${USER_ROLES.join(', ')}`);
+    return r as UserRole | undefined;
   };
   const user = async () => {
     const u = await findUserByUsername(em, need(values.username, 'username'));
@@ -54,33 +73,77 @@ async function main(): Promise<void> {
     switch (command) {
       case 'seed-demo': {
         const brand = await ensureBrand(em, DEMO_BRAND);
-        const admin = await ensureUser(em, DEMO_ADMIN, true);
+        const admin = await ensureUser(em, DEMO_ADMIN, 'admin');
         await grantMembership(em, admin.id, brand.id);
         console.log(`demo brand "${brand.name}" (id ${brand.id}), admin user "${admin.username}" (id ${admin.id})`);
+        const demoPassword = process.env.DEMO_ADMIN_PASSWORD;
+        // Set only when it changed, so re-running the setup adds no audit row.
+        const current = demoPassword ? (await findCredentials(em, admin.username))?.passwordHash : null;
+        if (demoPassword && !(current && (await verifyPassword(demoPassword, current)))) {
+          await setPasswordAudited(em, admin, demoPassword, 'DEMO_ADMIN_PASSWORD');
+          console.log(`admin user "${admin.username}" has the password from DEMO_ADMIN_PASSWORD`);
+        }
         break;
       }
       case 'create-brand':
         console.log((await ensureBrand(em, need(values.name, 'name'))).id);
         break;
       case 'create-user': {
-        const u = await ensureUser(em, need(values.username, 'username'), values.admin);
+        const username = need(values.username, 'username');
+        const u = await em.transactional(async (tx) => {
+          const before = await findUserByUsername(tx, username);
+          const after = await ensureUser(tx, username, role());
+          if (!before) await cliAudit(tx, after.id, 'user.create', null, { username, role: after.role });
+          else if (before.role !== after.role) await cliAudit(tx, after.id, 'user.role_grant', { role: before.role }, { role: after.role }, { username });
+          return after;
+        });
         console.log(u.id);
         break;
       }
       case 'grant': {
         const brandId = Number(need(values['brand-id'], 'brand-id'));
-        await grantMembership(em, (await user()).id, brandId);
+        const u = await user();
+        await em.transactional(async (tx) => {
+          if (await grantMembership(tx, u.id, brandId)) {
+            await cliAudit(tx, u.id, 'user.brand_grant', { member: false }, { member: true }, { brand_id: brandId }, brandId);
+          }
+        });
         console.log(`granted brand ${brandId} to ${values.username}`);
         break;
       }
+      case 'set-role': {
+        const r = role();
+        if (!r) throw new Error(`--role is required\n${USAGE}`);
+        await setRoleAudited(em, await user(), r);
+        console.log(`${values.username} is now ${r}`);
+        break;
+      }
       case 'set-admin':
-        await setAdmin(em, (await user()).id, !values.revoke);
+        await setRoleAudited(em, await user(), values.revoke ? 'user' : 'admin');
         console.log(`${values.username} is ${values.revoke ? 'no longer' : 'now'} an admin`);
         break;
+      case 'set-password': {
+        const u = await user();
+        await setPasswordAudited(em, u, values.password ?? (await readPassword()), values.password === undefined ? 'stdin' : 'argument');
+        console.log(`password set for ${u.username}`);
+        break;
+      }
       case 'token': {
         const ttl = values.ttl ? Number(values.ttl) : 86_400;
         if (!Number.isInteger(ttl) || ttl <= 0) throw new Error('--ttl must be a positive number of seconds');
-        process.stdout.write(`${signAccessToken(config, await user(), ttl)}\n`);
+        const u = await user();
+        const token = signAccessToken(config, u, ttl);
+        // The row names the user and the lifetime, never the token itself.
+        await cliAudit(em, u.id, 'auth.token_mint', null, null, { ttl_seconds: ttl, expires_at: new Date(Date.now() + ttl * 1000).toISOString() });
+        process.stdout.write(`${token}\n`);
+        break;
+      }
+      case 'audit-verify': {
+        const fromId = values['from-id'] === undefined ? undefined : Number(values['from-id']);
+        if (fromId !== undefined && (!Number.isSafeInteger(fromId) || fromId < 1)) throw new Error('--from-id must be a positive integer');
+        const result = await verifyAuditChain(em, { fromId, batch: 1000 });
+        console.log(JSON.stringify(result));
+        if (!result.ok) process.exitCode = 1;
         break;
       }
       case 'demo-brand-id': {
@@ -98,6 +161,69 @@ async function main(): Promise<void> {
     }
   } finally {
     await orm.close(true);
+  }
+}
+
+/** Who acts from the CLI: the operating-system account that ran it (there is no API user behind a shell). */
+function cliActor(): AuditActorFields {
+  let osUser: string;
+  try {
+    osUser = userInfo().username;
+  } catch {
+    osUser = process.env.USER ?? 'unknown'; // no passwd entry (some containers)
+  }
+  return { actorId: null, actorName: `cli:${osUser}`.slice(0, 150), actorRole: null, brandId: null, requestId: null, ip: null };
+}
+
+/** An audit row for a CLI change on a user, in the transaction `em` of that change. */
+function cliAudit(
+  em: EntityManager,
+  userId: number,
+  action: string,
+  before: AuditEntry['before'],
+  after: AuditEntry['after'],
+  details: Record<string, unknown> = {},
+  brandId: number | null = null,
+): Promise<void> {
+  return insertAudit(em, { ...cliActor(), brandId, action, targetType: 'user', targetId: String(userId), details, before, after });
+}
+
+async function setRoleAudited(em: EntityManager, u: { id: number; username: string; role: UserRole }, next: UserRole): Promise<void> {
+  if (u.role === next) return;
+  await em.transactional(async (tx) => {
+    await setRole(tx, u.id, next);
+    await cliAudit(tx, u.id, 'user.role_grant', { role: u.role }, { role: next }, { username: u.username });
+  });
+}
+
+/** A credential change is audited like a role grant (the row says how the password came, never what it is). */
+async function setPasswordAudited(em: EntityManager, u: { id: number; username: string }, password: string, source: string): Promise<void> {
+  checkNewPassword(password);
+  const hash = await hashPassword(password);
+  await em.transactional(async (tx) => {
+    await setPasswordHash(tx, u.id, hash);
+    await cliAudit(tx, u.id, 'user.password_set', null, null, { username: u.username, source });
+  });
+}
+
+/**
+ * The password from stdin, so it stays out of the shell history and the process list: the first line of piped input,
+ * or typed at a prompt without echo.
+ */
+async function readPassword(): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+  }
+  const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const rl = createInterface({ input: process.stdin, output: silent, terminal: true });
+  process.stderr.write('Password: ');
+  try {
+    return await rl.question('');
+  } finally {
+    rl.close();
+    process.stderr.write('\n');
   }
 }
 

@@ -12,6 +12,21 @@ export function actorOf(ctx: Ctx): Actor {
     brandId: ctx.state.brand.id,
     brandName: ctx.state.brand.name,
     requestId: ctx.state.requestId,
+    role: ctx.state.principal.role,
+    ip: ctx.ip || null,
+  };
+}
+
+/** An administrator acting on another brand's object (admin routes carry no X-Brand-ID): the object's brand. */
+export function adminActorFor(ctx: Ctx, brand: { id: number; name: string }): Actor {
+  return {
+    userId: ctx.state.principal.id,
+    username: ctx.state.principal.username,
+    brandId: brand.id,
+    brandName: brand.name,
+    requestId: ctx.state.requestId,
+    role: ctx.state.principal.role,
+    ip: ctx.ip || null,
   };
 }
 

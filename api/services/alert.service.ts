@@ -17,8 +17,10 @@ import {
   type AlertRuleRow,
   type AlertRuleWrite,
   type DeliverySummaryRow,
+  type RuleOwner,
+  type RuleOwnerScope,
 } from '../../db/repositories/alert.repository';
-import { insertAudit } from '../../db/repositories/audit.repository';
+import { auditActor, insertAudit } from '../../db/repositories/audit.repository';
 import type { ChannelConfig, DeliveryOutcome } from '../../workflows/contracts/alerts';
 import type { AppConfig } from '../config';
 import { AppError, ErrorCode } from '../errors';
@@ -32,6 +34,7 @@ import {
   type ListActiveAlertsQuery,
   type ListAlertRulesQuery,
 } from '../schemas/alerts.schemas';
+import { globalAlertRuleBody } from '../schemas/admin-alerts.schemas';
 import type { AlertWorkflowGateway } from '../temporal/alert-workflows';
 import { recordEvent } from './alert-evaluation';
 import type { Actor } from './task.service';
@@ -42,6 +45,15 @@ const TEST_WAIT_MS = 10_000;
 const ruleNotFound = () => new AppError(ErrorCode.NOT_FOUND, 404, 'Alert rule not found');
 const parseId = (id: string): number => (/^\d{1,10}$/.test(id) ? Number(id) : 0);
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+
+/**
+ * Who changes rules, and whose: a brand route's actor (its brand's rules, audited `alert_rule.*`), or an administrator
+ * with no brand (the platform-wide rules, audited `admin.alert_rule.*`).
+ */
+export type AlertActor = Pick<Actor, 'userId' | 'username' | 'requestId' | 'role' | 'ip'> & { brandId: RuleOwner };
+
+const auditAction = (actor: AlertActor, verb: 'create' | 'update' | 'delete' | 'test') =>
+  actor.brandId === null ? `admin.alert_rule.${verb}` : `alert_rule.${verb}`;
 
 export interface Page<T> {
   count: number;
@@ -123,7 +135,7 @@ export function serializeAlertRule(row: AlertRuleRow) {
     id: row.id,
     name: row.name,
     description: row.description,
-    brand: { id: row.brand_id, name: row.brand_name },
+    brand: row.brand_id === null ? null : { id: row.brand_id, name: row.brand_name },
     created_by: { id: row.created_by_id, username: row.created_by_username },
     metric_field: row.metric_field,
     aggregation: row.aggregation,
@@ -200,14 +212,23 @@ export function serializeAlertEvent(v: AlertEventView) {
 }
 
 /**
- * task_monitoring alert rules: CRUD (brand-scoped, audited), `test/` through the real delivery path, `active/` and
- * `history/`. Evaluation itself runs in the worker (api/services/alert-evaluation.ts, evaluateAlertsWorkflow).
+ * task_monitoring alert rules: CRUD (audited), `test/` through the real delivery path, `active/` and `history/`, for
+ * one owner at a time: a brand (the brand routes) or the platform-wide rules (null: the admin routes). Evaluation itself
+ * runs in the worker (api/services/alert-evaluation.ts, evaluateAlertsWorkflow).
  */
 export class AlertService {
   private readonly bodySchema;
+  private readonly globalBodySchema;
 
   constructor(private readonly deps: { orm: MikroORM; config: AppConfig; workflows: AlertWorkflowGateway }) {
-    this.bodySchema = alertRuleBody({ smtpConfigured: Boolean(deps.config.SMTP_URL) });
+    const opts = { smtpConfigured: Boolean(deps.config.SMTP_URL) };
+    this.bodySchema = alertRuleBody(opts);
+    this.globalBodySchema = globalAlertRuleBody(opts);
+  }
+
+  /** The definition's validation: a platform-wide rule is limited to the fields measurable over every brand. */
+  private parseDefinition(owner: RuleOwner, raw: unknown) {
+    return owner === null ? parseAlertInput(this.globalBodySchema, raw) : parseAlertInput(this.bodySchema, raw);
   }
 
   private em(): EntityManager {
@@ -220,8 +241,8 @@ export class AlertService {
 
   // ---- reads ----
 
-  async list(brandId: number, q: ListAlertRulesQuery): Promise<Page<AlertRuleRow>> {
-    const f = new AlertRuleFilter(brandId);
+  async list(owner: RuleOwner, q: ListAlertRulesQuery): Promise<Page<AlertRuleRow>> {
+    const f = new AlertRuleFilter(owner);
     if (q.is_active !== undefined) f.add('r.is_active = ?', q.is_active);
     if (q.metric_field) f.in('r.metric_field', q.metric_field);
     if (q.condition) f.in('r.condition', q.condition);
@@ -241,24 +262,28 @@ export class AlertService {
     return { count, rows, page: q.page, pageSize };
   }
 
-  async get(brandId: number, id: string): Promise<AlertRuleRow> {
-    const row = await findAlertRule(this.em(), brandId, parseId(id));
+  async get(owner: RuleOwner, id: string): Promise<AlertRuleRow> {
+    const row = await findAlertRule(this.em(), owner, parseId(id));
     if (!row) throw ruleNotFound();
     return row;
   }
 
-  /** Rules firing now (active ones), the longest-firing first. */
-  async active(brandId: number, q: ListActiveAlertsQuery): Promise<Page<AlertRuleRow>> {
-    const f = new AlertRuleFilter(brandId).add('r.is_active').add(`r.state = 'firing'`);
+  /** Rules firing now (active ones), the longest-firing first; `all`: every brand's and the platform-wide ones. */
+  async active(owner: RuleOwnerScope, q: ListActiveAlertsQuery): Promise<Page<AlertRuleRow>> {
+    const f = new AlertRuleFilter(owner).add('r.is_active').add(`r.state = 'firing'`);
     if (q.metric_field) f.in('r.metric_field', q.metric_field);
     const pageSize = this.pageSize(q.page_size);
     const { count, rows } = await listAlertRules(this.em(), f, 'r.firing_since asc nulls last, r.id asc', pageSize, (q.page - 1) * pageSize);
     return { count, rows, page: q.page, pageSize };
   }
 
-  /** Every firing, resolution and test of the brand's rules (deleted rules included), newest first, with their deliveries. */
-  async history(brandId: number, q: AlertHistoryQuery): Promise<Page<AlertEventView>> {
-    const f = new AlertEventFilter(brandId);
+  /**
+   * Every firing, resolution and test of the owner's rules (deleted rules included; `all`: every rule), newest first,
+   * with their deliveries. `refine` narrows further (the admin history's brand filter).
+   */
+  async history(owner: RuleOwnerScope, q: AlertHistoryQuery, refine?: (f: AlertEventFilter) => void): Promise<Page<AlertEventView>> {
+    const f = new AlertEventFilter(owner);
+    refine?.(f);
     const rule = q.rule ?? q.rule_id;
     if (rule !== undefined) f.add('e.rule_id = ?', rule);
     if (q.kind) f.add(`e.kind in (${q.kind.map(() => '?').join(', ')})`, ...q.kind);
@@ -283,19 +308,18 @@ export class AlertService {
 
   // ---- writes ----
 
-  async create(actor: Actor, raw: unknown): Promise<AlertRuleRow> {
-    const parsed = parseAlertInput(this.bodySchema, raw);
+  async create(actor: AlertActor, raw: unknown): Promise<AlertRuleRow> {
+    const parsed = this.parseDefinition(actor.brandId, raw);
     const def: AlertRuleDefinition = { ...parsed, channels: parsed.channels ?? [] };
     const id = await this.em().transactional(async (tx) => {
       const ruleId = await insertAlertRule(tx, actor.brandId, actor.userId, writeOf(def));
       await insertAudit(tx, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
-        action: 'alert_rule.create',
+        ...auditActor(actor),
+        action: auditAction(actor, 'create'),
         targetType: 'alert_rule',
         targetId: String(ruleId),
         details: auditSnapshot(def),
-        requestId: actor.requestId,
+        after: { name: def.name, metric_field: def.metric_field, condition: def.condition, threshold: def.threshold },
       });
       return ruleId;
     });
@@ -303,7 +327,7 @@ export class AlertService {
   }
 
   /** PUT (the whole definition; `channels` omitted keeps them) or PATCH (the fields given, merged and validated whole). */
-  async update(actor: Actor, idParam: string, raw: unknown, mode: 'put' | 'patch'): Promise<AlertRuleRow> {
+  async update(actor: AlertActor, idParam: string, raw: unknown, mode: 'put' | 'patch'): Promise<AlertRuleRow> {
     const id = parseId(idParam);
     const patch = mode === 'patch' ? parseAlertInput(alertRulePatch, raw) : null;
     await this.em().transactional(async (tx) => {
@@ -318,44 +342,42 @@ export class AlertService {
           if (patch.aggregation === undefined) delete merged.aggregation;
           if (patch.min_samples === undefined) delete merged.min_samples;
         }
-        const parsed = parseAlertInput(this.bodySchema, merged);
+        const parsed = this.parseDefinition(actor.brandId, merged);
         next = { ...parsed, channels: parsed.channels ?? before.channels };
       } else {
-        const parsed = parseAlertInput(this.bodySchema, raw);
+        const parsed = this.parseDefinition(actor.brandId, raw);
         next = { ...parsed, channels: parsed.channels ?? before.channels };
       }
       await updateAlertRule(tx, id, writeOf(next));
-      const changes = Object.fromEntries(
-        Object.entries(auditSnapshot(next)).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify((auditSnapshot(before) as Record<string, unknown>)[k])),
-      );
+      const previous = auditSnapshot(before) as Record<string, unknown>;
+      const changes = Object.fromEntries(Object.entries(auditSnapshot(next)).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(previous[k])));
       await insertAudit(tx, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
-        action: 'alert_rule.update',
+        ...auditActor(actor),
+        action: auditAction(actor, 'update'),
         targetType: 'alert_rule',
         targetId: String(id),
-        details: { method: mode.toUpperCase(), before: auditSnapshot(before), changes },
-        requestId: actor.requestId,
+        details: { method: mode.toUpperCase(), before: previous, changes },
+        before: Object.fromEntries(Object.keys(changes).map((k) => [k, previous[k] ?? null])),
+        after: changes,
       });
     });
     return (await findAlertRule(this.em(), actor.brandId, id))!;
   }
 
   /** Soft delete: the rule stops being evaluated; its history stays readable. */
-  async remove(actor: Actor, idParam: string): Promise<void> {
+  async remove(actor: AlertActor, idParam: string): Promise<void> {
     const id = parseId(idParam);
     await this.em().transactional(async (tx) => {
       const row = await lockAlertRule(tx, actor.brandId, id);
       if (!row) throw ruleNotFound();
       await softDeleteAlertRule(tx, id);
       await insertAudit(tx, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
-        action: 'alert_rule.delete',
+        ...auditActor(actor),
+        action: auditAction(actor, 'delete'),
         targetType: 'alert_rule',
         targetId: String(id),
         details: { rule: auditSnapshot(definitionOf(row)), state: row.state },
-        requestId: actor.requestId,
+        before: { name: row.name, state: row.state },
       });
     });
   }
@@ -365,7 +387,7 @@ export class AlertService {
    * firing. Refused with ALERT_COOLDOWN_ACTIVE (409) while the rule's last firing is within its cooldown, unless forced.
    * Answers once every channel has an outcome, or after a few seconds with the attempts so far (retries go on).
    */
-  async test(actor: Actor, idParam: string, force: boolean): Promise<AlertEventView & { outcome: DeliveryOutcome[] | null }> {
+  async test(actor: AlertActor, idParam: string, force: boolean): Promise<AlertEventView & { outcome: DeliveryOutcome[] | null }> {
     const id = parseId(idParam);
     const recorded = await this.em().transactional(async (tx) => {
       const row = await lockAlertRule(tx, actor.brandId, id);
@@ -381,13 +403,11 @@ export class AlertService {
       }
       const event = await recordEvent(tx, row, 'test', { value: row.last_value ?? row.threshold, samples: row.last_samples });
       await insertAudit(tx, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
-        action: 'alert_rule.test',
+        ...auditActor(actor),
+        action: auditAction(actor, 'test'),
         targetType: 'alert_rule',
         targetId: String(row.id),
         details: { event_id: event.id, forced: Boolean(until && force), channels: row.channels.map(publicChannel) },
-        requestId: actor.requestId,
       });
       return event;
     });

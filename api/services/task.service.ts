@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ulid } from 'ulid';
-import { insertAudit } from '../../db/repositories/audit.repository';
+import { auditActor, insertAudit } from '../../db/repositories/audit.repository';
 import { jobCanResume } from '../../db/repositories/persistent-job-query.repository';
 import { stableJson } from '../../db/repositories/persistent-job.repository';
 import {
@@ -51,6 +51,9 @@ export interface Actor {
   brandId: number;
   brandName: string;
   requestId: string | null;
+  /** The caller's role and address, for the audit trail (absent for system actors such as workflows). */
+  role?: string;
+  ip?: string | null;
 }
 
 /** How long `cancel/` waits for the workflow to acknowledge before answering (the cancel itself is durable). */
@@ -256,15 +259,16 @@ export class TaskService {
     }
     const deleted = await softDeleteTask(this.em(), {
       taskId: task.task_id,
-      actorId: actor.userId,
-      brandId: actor.brandId,
-      requestId: actor.requestId,
+      ...auditActor(actor),
       snapshot: { id: task.id, task_type: task.task_type, status: task.status, retry_count: task.retry_count, description: task.description },
     });
     if (!deleted) throw AppError.taskNotFound();
   }
 
-  async retry(actor: Actor, idOrTaskId: string, body: RetryTaskBody) {
+  /**
+   * `overrides` (admin retry): another input for the new run, validated by the task type, and the audit action name.
+   */
+  async retry(actor: Actor, idOrTaskId: string, body: RetryTaskBody, overrides: { contextData?: Record<string, unknown>; auditAction?: string; reason?: string } = {}) {
     const em = this.em();
     const task = await this.get(actor.brandId, idOrTaskId);
     if (task.status === 'completed') {
@@ -281,6 +285,11 @@ export class TaskService {
       });
     }
     const priority = body.new_priority ?? (task.priority as (typeof TASK_PRIORITIES)[number]);
+    let contextData = task.context_data;
+    if (overrides.contextData !== undefined) {
+      const type = getTaskType(task.task_type);
+      contextData = (type ? parseOrThrow(type.contextSchema, overrides.contextData, 'context_data') : overrides.contextData) as Record<string, unknown>;
+    }
     const input: TaskWorkflowInput = {
       taskId: task.task_id,
       brandId: task.brand_id,
@@ -288,7 +297,7 @@ export class TaskService {
       taskType: task.task_type,
       priority,
       description: task.description,
-      contextData: task.context_data,
+      contextData,
       maxRetries: task.max_retries,
       retryCount: task.retry_count + 1,
       runNumber: runOfSeq(task.seq) + 1,
@@ -326,13 +335,20 @@ export class TaskService {
         ...(body.reset_progress ? { progressPercentage: 0 } : {}),
       });
       await insertAudit(tx, {
-        actorId: actor.userId,
-        brandId: actor.brandId,
-        action: 'task.retry',
+        ...auditActor(actor),
+        action: overrides.auditAction ?? 'task.retry',
         targetType: 'task',
         targetId: task.task_id,
-        details: { previous_status: task.status, retry_count: input.retryCount, run_id: started.runId, ...body },
-        requestId: actor.requestId,
+        details: {
+          previous_status: task.status,
+          retry_count: input.retryCount,
+          run_id: started.runId,
+          ...body,
+          ...(overrides.contextData !== undefined ? { context_data_overridden: true } : {}),
+          ...(overrides.reason ? { reason: overrides.reason } : {}),
+        },
+        before: { status: task.status, retry_count: task.retry_count, priority: task.priority },
+        after: { status: 'pending', retry_count: input.retryCount, priority },
       });
     });
     return {
@@ -361,13 +377,12 @@ export class TaskService {
     }
     const cancelledAt = new Date().toISOString();
     await insertAudit(this.em(), {
-      actorId: actor.userId,
-      brandId: actor.brandId,
+      ...auditActor(actor),
       action: 'task.cancel',
       targetType: 'task',
       targetId: task.task_id,
       details: { previous_status: task.status, reason: reason ?? null },
-      requestId: actor.requestId,
+      before: { status: task.status },
     });
     const status = await this.waitForTerminal(actor.brandId, task.task_id, CANCEL_WAIT_MS);
     return {

@@ -9,6 +9,12 @@ import { Migration20261125224501_alert_rules } from './20261125224501-alert-rule
 import { Migration20261125225204_workers } from './20261125225204-workers';
 import { Migration20261125231000_metric_rollups_daily } from './20261125231000-metric-rollups-daily';
 import { Migration20261125235500_drop_task_has_metrics } from './20261125235500-drop-task-has-metrics';
+import { Migration20261126000100_user_roles } from './20261126000100-user-roles';
+import { Migration20261126000200_admin_jobs } from './20261126000200-admin-jobs';
+import { Migration20261126000300_audit_chain } from './20261126000300-audit-chain';
+import { Migration20261126000400_user_passwords } from './20261126000400-user-passwords';
+import { Migration20261126000500_admin_bulk_actions } from './20261126000500-admin-bulk-actions';
+import { Migration20261126000600_global_alert_rules } from './20261126000600-global-alert-rules';
 
 /** Every committed migration, in order. `node dist/db/migrate.js create <name>` writes a new file; add it here. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -22,4 +28,11 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261125225204_workers', class: Migration20261125225204_workers },
   { name: 'Migration20261125231000_metric_rollups_daily', class: Migration20261125231000_metric_rollups_daily },
   { name: 'Migration20261125235500_drop_task_has_metrics', class: Migration20261125235500_drop_task_has_metrics },
+  { name: 'Migration20261126000100_user_roles', class: Migration20261126000100_user_roles },
+  { name: 'Migration20261126000200_admin_jobs', class: Migration20261126000200_admin_jobs },
+  { name: 'Migration20261126000300_audit_chain', class: Migration20261126000300_audit_chain },
+  { name: 'Migration20261126000400_user_passwords', class: Migration20261126000400_user_passwords },
+  { name: 'Migration20261126000500_admin_bulk_actions', class: Migration20261126000500_admin_bulk_actions },
+  { name: 'Migration20261126000600_global_alert_rules', class: Migration20261126000600_global_alert_rules },
+  // @migrations-end (helpers: add yours above this line)
 ];

@@ -1,17 +1,20 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Brand, BrandMembership, User } from '../entities';
+import type { UserRole } from '../entities/user.entity';
 
 export interface Principal {
   id: number;
   username: string;
+  role: UserRole;
+  /** role === 'admin': may change anything, in any brand. */
   isAdmin: boolean;
   isActive: boolean;
   brandIds: number[];
 }
 
 export async function findPrincipal(em: EntityManager, userId: number): Promise<Principal | null> {
-  const rows = await em.execute<{ id: number; username: string; is_admin: boolean; is_active: boolean; brand_ids: number[] | null }[]>(
-    `select u.id, u.username, u.is_admin, u.is_active,
+  const rows = await em.execute<{ id: number; username: string; role: UserRole; is_active: boolean; brand_ids: number[] | null }[]>(
+    `select u.id, u.username, u.role, u.is_active,
             array_remove(array_agg(m.brand_id order by m.brand_id), null) as brand_ids
        from users u left join brand_memberships m on m.user_id = u.id
       where u.id = ? group by u.id`,
@@ -19,7 +22,7 @@ export async function findPrincipal(em: EntityManager, userId: number): Promise<
   );
   const row = rows[0];
   if (!row) return null;
-  return { id: row.id, username: row.username, isAdmin: row.is_admin, isActive: row.is_active, brandIds: row.brand_ids ?? [] };
+  return { id: row.id, username: row.username, role: row.role, isAdmin: row.role === 'admin', isActive: row.is_active, brandIds: row.brand_ids ?? [] };
 }
 
 export async function findBrandById(em: EntityManager, brandId: number): Promise<{ id: number; name: string } | null> {
@@ -37,28 +40,37 @@ export async function ensureBrand(em: EntityManager, name: string): Promise<{ id
   return { id: brand.id, name: brand.name };
 }
 
-export async function ensureUser(em: EntityManager, username: string, isAdmin = false): Promise<{ id: number; username: string; isAdmin: boolean }> {
+export interface UserSummary {
+  id: number;
+  username: string;
+  role: UserRole;
+}
+
+/** Creates the user, or gives an existing one `role` when one is given. */
+export async function ensureUser(em: EntityManager, username: string, role?: UserRole): Promise<UserSummary> {
   let user = await em.findOne(User, { username });
-  if (!user) user = em.create(User, { username, isAdmin });
-  else if (isAdmin && !user.isAdmin) user.isAdmin = true;
+  if (!user) user = em.create(User, { username, role: role ?? 'user' });
+  else if (role && user.role !== role) user.role = role;
   await em.flush();
-  return { id: user.id, username: user.username, isAdmin: user.isAdmin };
+  return { id: user.id, username: user.username, role: user.role };
 }
 
-export async function findUserByUsername(em: EntityManager, username: string): Promise<{ id: number; username: string; isAdmin: boolean } | null> {
+export async function findUserByUsername(em: EntityManager, username: string): Promise<UserSummary | null> {
   const user = await em.findOne(User, { username });
-  return user ? { id: user.id, username: user.username, isAdmin: user.isAdmin } : null;
+  return user ? { id: user.id, username: user.username, role: user.role } : null;
 }
 
-export async function grantMembership(em: EntityManager, userId: number, brandId: number): Promise<void> {
-  await em.execute(
-    `insert into brand_memberships (user_id, brand_id, created_at) values (?, ?, clock_timestamp()) on conflict do nothing`,
+/** True when the membership is new (the admin CLI audits only a real change). */
+export async function grantMembership(em: EntityManager, userId: number, brandId: number): Promise<boolean> {
+  const rows = await em.execute<{ user_id: number }[]>(
+    `insert into brand_memberships (user_id, brand_id, created_at) values (?, ?, clock_timestamp()) on conflict do nothing returning user_id`,
     [userId, brandId],
   );
+  return rows.length > 0;
 }
 
-export async function setAdmin(em: EntityManager, userId: number, isAdmin: boolean): Promise<void> {
-  await em.nativeUpdate(User, { id: userId }, { isAdmin });
+export async function setRole(em: EntityManager, userId: number, role: UserRole): Promise<void> {
+  await em.nativeUpdate(User, { id: userId }, { role });
 }
 
 export async function listBrands(em: EntityManager): Promise<{ id: number; name: string }[]> {

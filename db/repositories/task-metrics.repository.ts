@@ -305,32 +305,32 @@ export interface RollupRow {
 }
 
 /**
- * Rollups of a brand since an instant, grouped by `groupBy` (a SQL expression over the rollup columns: `bucket`,
- * `task_type`, `priority`). Whole days come from the daily table and the hours of a partial first day from the hourly
- * one, so a 30-day period adds up ~30 rows per type and priority, not ~720; `hourly` forces hours (24-hour trends).
- * Histograms come back per row and are added up by the caller.
+ * Rollups of a brand (or of every brand: `brandId` null, for the admin API) since an instant, grouped by `groupBy` (a SQL
+ * expression over the rollup columns: `bucket`, `brand_id`, `task_type`, `priority`). Whole days come from the daily table
+ * and the hours of a partial first day from the hourly one, so a 30-day period adds up ~30 rows per type and priority, not
+ * ~720; `hourly` forces hours (24-hour trends). Histograms come back per row and are added up by the caller.
  */
 export async function sumRollups(
   em: EntityManager,
-  brandId: number,
+  brandId: number | null,
   since: string,
   groupBy: string,
   extra: { taskType?: string; hourly?: boolean } = {},
 ): Promise<RollupRow[]> {
-  const typeFilter = extra.taskType ? 'and task_type = ?' : '';
-  const typeParams = extra.taskType ? [extra.taskType] : [];
-  const columns = `bucket, task_type, priority, tasks, failed, with_errors, error_count, exec_ms_sum, exec_ms_max, cpu_pct_sum, mem_mb_sum,
-                   mem_mb_max, cost_sum, durations`;
+  const scope = new SqlWhere();
+  if (brandId !== null) scope.add('brand_id = ?', brandId);
+  if (extra.taskType) scope.add('task_type = ?', extra.taskType);
+  const columns = `bucket, brand_id, task_type, priority, tasks, failed, with_errors, error_count, exec_ms_sum, exec_ms_max, cpu_pct_sum,
+                   mem_mb_sum, mem_mb_max, cost_sum, durations`;
   // First whole day: the day after `since`'s own day (or that day, when `since` is exactly midnight UTC).
+  const firstDay = `date_trunc('day', ?::timestamptz + interval '1 day' - interval '1 microsecond', 'UTC')`;
   const source = extra.hourly
-    ? `select ${columns} from metric_rollups where brand_id = ? and bucket >= date_trunc('hour', ?::timestamptz) ${typeFilter}`
-    : `select ${columns} from metric_rollups_daily
-        where brand_id = ? and bucket >= date_trunc('day', ?::timestamptz + interval '1 day' - interval '1 microsecond', 'UTC') ${typeFilter}
+    ? `select ${columns} from metric_rollups where ${scope.sql} and bucket >= date_trunc('hour', ?::timestamptz)`
+    : `select ${columns} from metric_rollups_daily where ${scope.sql} and bucket >= ${firstDay}
        union all
        select ${columns} from metric_rollups
-        where brand_id = ? and bucket >= date_trunc('hour', ?::timestamptz)
-          and bucket < date_trunc('day', ?::timestamptz + interval '1 day' - interval '1 microsecond', 'UTC') ${typeFilter}`;
-  const params = extra.hourly ? [brandId, since, ...typeParams] : [brandId, since, ...typeParams, brandId, since, since, ...typeParams];
+        where ${scope.sql} and bucket >= date_trunc('hour', ?::timestamptz) and bucket < ${firstDay}`;
+  const params = extra.hourly ? [...scope.params, since] : [...scope.params, since, ...scope.params, since, since];
   return em.execute<RollupRow[]>(
     `select ${groupBy} as key, sum(tasks)::int as tasks, sum(failed)::int as failed, sum(with_errors)::int as with_errors,
             sum(error_count)::int as error_count, sum(exec_ms_sum)::float8 as exec_ms_sum, max(exec_ms_max)::float8 as exec_ms_max,

@@ -1,6 +1,6 @@
 import { deleteMetricsOfTask } from './task-metrics.repository';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { insertAudit } from './audit.repository';
+import { insertAudit, type AuditEntry } from './audit.repository';
 import { SqlWhere } from './sql-where';
 
 /**
@@ -149,12 +149,22 @@ export async function typeStats(em: EntityManager, brandId: number): Promise<Typ
 /** Soft delete plus its audit row, in one transaction: the row leaves every list, the trail keeps a snapshot. */
 export async function softDeleteTask(
   em: EntityManager,
-  args: { taskId: string; actorId: number; brandId: number; requestId: string | null; snapshot: Record<string, unknown> },
+  args: {
+    taskId: string;
+    actorId: number;
+    brandId: number;
+    requestId: string | null;
+    snapshot: Record<string, unknown>;
+    /** Default `task.delete`. */
+    action?: string;
+    /** A forced delete (admin): the run was just terminated, its row may not say so yet. */
+    anyStatus?: boolean;
+  } & Partial<Pick<AuditEntry, 'actorName' | 'actorRole' | 'ip'>>,
 ): Promise<boolean> {
   return em.transactional(async (tx) => {
     const rows = await tx.execute<{ id: number }[]>(
       `update tasks set deleted_at = clock_timestamp() where task_id = ? and deleted_at is null
-          and status in ('completed', 'failed', 'cancelled') returning id`,
+          ${args.anyStatus ? '' : `and status in ('completed', 'failed', 'cancelled')`} returning id`,
       [args.taskId],
     );
     if (rows.length === 0) return false;
@@ -162,11 +172,16 @@ export async function softDeleteTask(
     await insertAudit(tx, {
       actorId: args.actorId,
       brandId: args.brandId,
-      action: 'task.delete',
+      action: args.action ?? 'task.delete',
       targetType: 'task',
       targetId: args.taskId,
       details: args.snapshot,
       requestId: args.requestId,
+      actorName: args.actorName,
+      actorRole: args.actorRole,
+      ip: args.ip,
+      before: { status: args.snapshot.status ?? null },
+      after: { deleted: true },
     });
     return true;
   });

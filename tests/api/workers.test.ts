@@ -22,7 +22,7 @@ describe('worker registry (/tasks/monitoring/workers/)', () => {
   beforeAll(async () => {
     // One-second heartbeats (offline after three missed beats) for the in-process worker, the spawned ones and the API.
     t = await createTestContext({ config: { WORKER_HEARTBEAT_SECONDS: 1 } });
-    const u = await ensureUser(t.orm.em.fork(), `admin-workers-${unique}`, true);
+    const u = await ensureUser(t.orm.em.fork(), `admin-workers-${unique}`, 'admin');
     admin = { id: u.id, username: u.username, token: signAccessToken(t.config, u, 3600) };
   });
   afterAll(async () => {

@@ -14,6 +14,7 @@ export interface MirrorRowSpec {
   /** Seconds between started_at and completed_at for finished rows. */
   durationSeconds?: number;
   retryCount?: number;
+  contextData?: Record<string, unknown>;
 }
 
 /**
@@ -35,7 +36,7 @@ export async function insertMirrorRows(
       taskType: spec.taskType ?? 'noop',
       priority: spec.priority ?? 'normal',
       description: spec.description ?? '',
-      contextData: {},
+      contextData: spec.contextData ?? {},
       maxRetries: 3,
       retryCount: spec.retryCount ?? 0,
       timeoutMinutes: null,

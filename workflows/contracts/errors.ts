@@ -43,6 +43,13 @@ export const ErrorCode = {
   SCHEDULE_RUN_QUEUED: 'SCHEDULE_RUN_QUEUED',
   /** A firing reached a worker after its catch-up window: recorded as failed with this type, not run. */
   SCHEDULE_RUN_MISSED: 'SCHEDULE_RUN_MISSED',
+  /** A destructive admin action without its explicit confirmation (`confirm` = the job id, or a confirmation token). */
+  CONFIRMATION_REQUIRED: 'CONFIRMATION_REQUIRED',
+  /** A bulk confirmation token that is expired, forged, already used, or bound to another filter or action. */
+  CONFIRMATION_INVALID: 'CONFIRMATION_INVALID',
+  BULK_ACTION_NOT_FOUND: 'BULK_ACTION_NOT_FOUND',
+  /** Too many attempts (failed logins): answered 429 with Retry-After. */
+  RATE_LIMITED: 'RATE_LIMITED',
   // workflow failure types (ApplicationFailure.type), visible in the Temporal Web UI
   TASK_FAILED: 'TASK_FAILED',
   TASK_TIMED_OUT: 'TASK_TIMED_OUT',
