@@ -2,26 +2,11 @@ import type Router from '@koa/router';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { openApiPath } from '../../api/openapi/openapi-document';
 import { createTestContext, type TestContext } from '../support/harness';
+import { routeList, routerServing } from '../support/routers';
 
-/**
- * The routers mounted on the app: `router.routes()` is a middleware that carries its router, so the test walks what
- * the app really serves, not a list that could drift from it.
- */
-function mountedRouters(app: TestContext['app']): Router[] {
-  return (app.middleware as unknown as { router?: Router }[]).flatMap((m) => (m.router ? [m.router] : []));
-}
-
-/** Every `METHOD /path` a router answers, in the document's spelling (HEAD comes with GET; middleware layers skipped). */
+/** Every `METHOD /path` a router answers, in the document's spelling. */
 function routesOf(router: Router): string[] {
-  const out = new Set<string>();
-  for (const layer of router.stack) {
-    if (typeof layer.path !== 'string') continue;
-    for (const method of layer.methods) {
-      if (method === 'HEAD' || method === 'OPTIONS') continue;
-      out.add(`${method.toLowerCase()} ${openApiPath(layer.path)}`);
-    }
-  }
-  return [...out].sort();
+  return [...new Set(routeList(router).map(([method, path]) => `${method.toLowerCase()} ${openApiPath(path)}`))].sort();
 }
 
 describe('GET /openapi.json', () => {
@@ -55,7 +40,7 @@ describe('GET /openapi.json', () => {
   });
 
   it('documents every route of the admin router with its method', () => {
-    const admin = mountedRouters(t.app).find((r) => r.stack.some((l) => l.path === '/admin/me'));
+    const admin = routerServing(t.app, '/admin/me');
     expect(admin).toBeDefined();
     const served = routesOf(admin!);
     expect(served.length).toBeGreaterThan(1);
