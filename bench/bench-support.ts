@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 import { dirname, join } from 'node:path';
 
 import { loadConfig, type AppConfig } from '../api/config';
@@ -134,4 +135,21 @@ export async function startBenchStack(opts: { taskQueue: string; dbPrefix: strin
   }
   // The bench process reads the same configuration the API and worker processes get.
   return { config: loadConfig(env), dbUrl: db.url, baseUrl };
+}
+
+/** GET over one keep-alive agent (destroyed at cleanup): the status and the body as text, read to the end. */
+export function httpGetter(baseUrl: string, headers: Record<string, string>): (path: string) => Promise<{ status: number; text: string }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  onExit('destroy HTTP agent', async () => agent.destroy());
+  return (path: string) =>
+    new Promise((resolve, reject) => {
+      const req = http.request(`${baseUrl}${path}`, { method: 'GET', agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
 }

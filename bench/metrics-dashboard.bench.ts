@@ -10,7 +10,7 @@
  *        in parallel with the same top-expensive query: what a system without rollups would run (BENCH_RAW=separate:
  *        three GROUP BY queries in parallel instead, which was slower on the 2-CPU machine used).
  *
- * Seeding is set-based: the tasks rows and their task_metrics rows come from one `insert … select … from
+ * Seeding is set-based (bench/seed-support.ts, shared with the admin jobs bench): the tasks rows and their task_metrics rows come from one `insert … select … from
  * generate_series` per chunk of 100k (log-normal execution times per task type, cost from a per-second price, log-normal
  * memory, ~3 % failed, ~4 % retried), each row's `rolled` contribution filled in by the same statement. Then ONE
  * statement fills metric_rollups and metric_rollups_daily exactly as the incremental writer would (UTC hour and day
@@ -34,19 +34,32 @@
  *   npm run build && npm run bench:dashboard
  */
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { DURATION_BOUNDS_MS, durationBucket, HISTOGRAM_SIZE } from '../activities/metrics/duration-histogram';
+import { DURATION_BOUNDS_MS, durationBucket } from '../activities/metrics/duration-histogram';
 import { MetricsService } from '../api/services/metrics.service';
 import { signAccessToken } from '../api/services/token.service';
 import { createOrmConfig } from '../db/mikro-orm.config';
 import { ensureBrand, ensureUser, grantMembership } from '../db/repositories/identity.repository';
 import { topExpensive, writeTaskMetrics, type TaskMetricsWrite } from '../db/repositories/task-metrics.repository';
 import { TASK_PRIORITIES } from '../workflows/contracts/task-types';
-import { beginBench, cleanup, fmt, intEnv, onExit, projectRoot, startBenchStack, table } from './bench-support';
+import { beginBench, cleanup, fmt, httpGetter, intEnv, onExit, projectRoot, startBenchStack, table } from './bench-support';
+import {
+  ACTIVITIES_PER_TASK,
+  buildRollups,
+  checkRolled,
+  checkRollups,
+  CPU_SD,
+  MEM_SIGMA,
+  PRIORITY_WEIGHTS,
+  ROLLUP_TABLES,
+  seedTasks,
+  SEO_TASK_TYPES,
+  type Granularity,
+  type RollupCheck,
+} from './seed-support';
 import { latencyStats, round } from './stats';
 
 const ROWS = intEnv('BENCH_METRICS_ROWS', 1_000_000);
@@ -69,205 +82,12 @@ type Period = (typeof PERIODS)[number];
 const PERIOD_HOURS: Record<Period, number> = { last_30_days: 720, last_7_days: 168, last_24_hours: 24 };
 const DASHBOARD = '/tasks/monitoring/metrics/dashboard/';
 
-/**
- * The task types seeded, with their share of the traffic, median execution time (log-normal with `sigma`), median memory
- * (log-normal, sigma 0.45), mean CPU usage (normal, sd 12) and price per second of execution.
- */
-const TYPES = [
-  { name: 'seo_keyword_analysis', weight: 0.22, medianMs: 4_000, sigma: 0.6, memMb: 120, cpuPct: 35, perSecond: 0.00002 },
-  { name: 'ai_content_generation', weight: 0.18, medianMs: 9_000, sigma: 0.5, memMb: 90, cpuPct: 15, perSecond: 0.0004 },
-  { name: 'meta_tags_generation', weight: 0.14, medianMs: 2_000, sigma: 0.5, memMb: 60, cpuPct: 20, perSecond: 0.0001 },
-  { name: 'seo_content_audit', weight: 0.12, medianMs: 25_000, sigma: 0.8, memMb: 220, cpuPct: 45, perSecond: 0.00003 },
-  { name: 'seo_competitor_analysis', weight: 0.1, medianMs: 12_000, sigma: 0.7, memMb: 180, cpuPct: 40, perSecond: 0.00003 },
-  { name: 'data_export', weight: 0.1, medianMs: 45_000, sigma: 1.0, memMb: 400, cpuPct: 70, perSecond: 0.00002 },
-  { name: 'page_performance_audit', weight: 0.08, medianMs: 30_000, sigma: 0.9, memMb: 350, cpuPct: 60, perSecond: 0.00005 },
-  { name: 'report_generation', weight: 0.06, medianMs: 60_000, sigma: 0.8, memMb: 300, cpuPct: 55, perSecond: 0.00002 },
-] as const;
-const PRIORITY_WEIGHTS: Record<(typeof TASK_PRIORITIES)[number], number> = { low: 0.15, normal: 0.6, high: 0.2, critical: 0.05 };
+/** The task types seeded (bench/seed-support.ts). */
+const TYPES = SEO_TASK_TYPES;
 const FAILED_SHARE = 0.03;
 /** Completed tasks whose activity failed once and succeeded on retry (error_count 1). */
 const RETRIED_SHARE = 0.04;
-const MEM_SIGMA = 0.45;
-const CPU_SD = 12;
-const ACTIVITIES_PER_TASK = 2;
-
-// ---- SQL literals for the parameters (MikroORM formats `?` client-side; arrays go as Postgres array literals) ----
-
-const floatArray = (xs: readonly number[]) => `{${xs.join(',')}}`;
-const textArray = (xs: readonly string[]) => `{${xs.map((x) => `"${x}"`).join(',')}}`;
-/** Lower bounds of the categories for width_bucket: [0, w1, w1+w2, ...] (1-based index of the category). */
-const cumulative = (weights: readonly number[]) => {
-  const total = weights.reduce((a, b) => a + b, 0);
-  let acc = 0;
-  return weights.map((w) => {
-    const lower = acc;
-    acc += w / total;
-    return lower;
-  });
-};
-const BOUNDS = floatArray(DURATION_BOUNDS_MS);
 const PRIORITY_NAMES = Object.keys(PRIORITY_WEIGHTS);
-
-/**
- * What `contributionOf` in the repository stores in `rolled`, computed in SQL from a row's columns (`m.` prefix) and the
- * bounds array (`b.bounds`): the UTC hour bucket as JavaScript's toISOString prints it, and the histogram bucket index
- * by width_bucket (the number of bounds <= the duration, i.e. durationBucket's binary search).
- */
-const ROLLED_SQL = `jsonb_build_object(
-    'bucket', to_char(date_trunc('hour', m.finished_at, 'UTC') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-    'brandId', m.brand_id, 'taskType', m.task_type, 'priority', m.priority,
-    'failed', case when m.status = 'failed' then 1 else 0 end, 'withErrors', case when m.error_count > 0 then 1 else 0 end,
-    'errorCount', m.error_count, 'execMs', m.execution_time_ms, 'cpuPct', m.cpu_usage_percent, 'memMb', m.memory_usage_mb,
-    'costUsd', m.cost_usd, 'durationBucket', width_bucket(m.execution_time_ms, b.bounds))`;
-
-/**
- * One chunk of seeded tasks and their metrics rows, in one statement: uniform draws, Box-Muller normals, then both inserts
- * from the same materialized rows. Parameters: seed is set by the caller in the same transaction.
- */
-const SEED_SQL = `
-with b(bounds) as (select ?::float8[]),
-u as (
-  select i, random() as u_type, random() as u_prio, 1 - random() as u1, random() as u2, 1 - random() as u3, random() as u4,
-         random() as u_fail, random() as u_err, random() as u_when, random() as u_wait
-    from generate_series(?::int, ?::int) i
-),
-d as (
-  select i, width_bucket(u_type, ?::float8[]) as t, width_bucket(u_prio, ?::float8[]) as p,
-         sqrt(-2 * ln(u1)) * cos(2 * pi() * u2) as z1, sqrt(-2 * ln(u1)) * sin(2 * pi() * u2) as z2,
-         sqrt(-2 * ln(u3)) * cos(2 * pi() * u4) as z3,
-         u_fail < ?::float8 as failed, u_err,
-         date_trunc('milliseconds', ?::timestamptz - u_when * interval '${DAYS} days') as finished_at, u_wait
-    from u
-),
-v as (
-  select i, t, p, failed, finished_at, u_wait,
-         (?::text[])[t] as task_type, (?::text[])[p] as priority,
-         round(exp(ln((?::float8[])[t]) + (?::float8[])[t] * z1)::numeric, 2)::float8 as exec_ms,
-         round(least(100, greatest(0.5, (?::float8[])[t] + ${CPU_SD} * z2))::numeric, 2)::float8 as cpu_pct,
-         round(exp(ln((?::float8[])[t]) + ${MEM_SIGMA} * z3)::numeric, 2)::float8 as mem_mb,
-         case when failed then 1 + floor(u_err * 3)::int when u_err < ?::float8 then 1 else 0 end as error_count
-    from d
-),
-m as materialized (
-  select v.i, v.task_type, v.priority, v.p as priority_level, case when v.failed then 'failed' else 'completed' end as status,
-         v.exec_ms as execution_time_ms, round((v.exec_ms * v.cpu_pct / 100)::numeric, 2)::float8 as cpu_time_ms,
-         v.cpu_pct as cpu_usage_percent, v.mem_mb as memory_usage_mb,
-         round(((?::float8[])[v.t] * v.exec_ms / 1000)::numeric, 6)::float8 as cost_usd,
-         v.error_count, ${ACTIVITIES_PER_TASK} + v.error_count as attempts, v.finished_at, v.u_wait,
-         ?::int as brand_id, 'task_bm' || lpad(v.i::text, 24, '0') as task_id
-    from v
-),
-tasks_rows as (
-  insert into tasks (task_id, brand_id, created_by_id, task_type, status, priority, priority_level, description, context_data,
-                     error_message, progress_percentage, retry_count, max_retries, created_at, updated_at, started_at, completed_at,
-                     seq)
-  select m.task_id, m.brand_id, ?::int, m.task_type, m.status, m.priority, m.priority_level, '', '{}'::jsonb,
-         case when m.status = 'failed' then 'bench: simulated failure' end, case when m.status = 'failed' then 50 else 100 end,
-         0, 3, m.finished_at - make_interval(secs => m.execution_time_ms / 1000 + m.u_wait * 5),
-         m.finished_at, m.finished_at - make_interval(secs => m.execution_time_ms / 1000), m.finished_at, 4
-    from m
-)
-insert into task_metrics (task_id, brand_id, task_type, priority, status, execution_time_ms, cpu_time_ms, cpu_usage_percent,
-                          memory_usage_mb, cost_usd, error_count, attempts, activity_count, source, details, finished_at, rolled,
-                          created_at, updated_at)
-select m.task_id, m.brand_id, m.task_type, m.priority, m.status, m.execution_time_ms, m.cpu_time_ms, m.cpu_usage_percent,
-       m.memory_usage_mb, m.cost_usd, m.error_count, m.attempts, ${ACTIVITIES_PER_TASK}, 'worker',
-       jsonb_build_object('by_activity_type', jsonb_build_object(m.task_type, jsonb_build_object(
-         'attempts', m.attempts, 'wall_ms', m.execution_time_ms, 'cpu_ms', m.cpu_time_ms, 'errors', m.error_count))),
-       m.finished_at, ${ROLLED_SQL}, m.finished_at, m.finished_at
-  from m cross join b`;
-
-const seedParams = (brandId: number, userId: number, from: number, to: number, anchor: string) => [
-  BOUNDS,
-  from,
-  to,
-  floatArray(cumulative(TYPES.map((t) => t.weight))),
-  floatArray(cumulative(PRIORITY_NAMES.map((p) => PRIORITY_WEIGHTS[p as keyof typeof PRIORITY_WEIGHTS]))),
-  FAILED_SHARE,
-  anchor,
-  textArray(TYPES.map((t) => t.name)),
-  textArray(PRIORITY_NAMES),
-  floatArray(TYPES.map((t) => t.medianMs)),
-  floatArray(TYPES.map((t) => t.sigma)),
-  floatArray(TYPES.map((t) => t.cpuPct)),
-  floatArray(TYPES.map((t) => t.memMb)),
-  RETRIED_SHARE,
-  floatArray(TYPES.map((t) => t.perSecond)),
-  brandId,
-  userId,
-];
-
-/** The rollup tables the incremental writer maintains (applyContribution), by bucket width. */
-const ROLLUP_TABLES = { hour: 'metric_rollups', day: 'metric_rollups_daily' } as const;
-type Granularity = keyof typeof ROLLUP_TABLES;
-
-/**
- * A brand's rollup rows as the incremental writer would have built them from its raw rows, per UTC hour or day: first
- * per (bucket, type, priority, histogram bucket), then per (bucket, type, priority) with the histogram as a dense jsonb
- * array of HISTOGRAM_SIZE counts. Parameters: bounds, brand, histogram size.
- */
-const rollupSelectSql = (granularity: Granularity) => `
-with b(bounds) as (select ?::float8[]),
-cells as (
-  select date_trunc('${granularity}', m.finished_at, 'UTC') as bucket, m.brand_id, m.task_type, m.priority,
-         width_bucket(m.execution_time_ms, b.bounds) as idx, count(*)::int as n,
-         count(*) filter (where m.status = 'failed')::int as failed, count(*) filter (where m.error_count > 0)::int as with_errors,
-         sum(m.error_count)::int as error_count, sum(m.execution_time_ms) as exec_ms_sum, max(m.execution_time_ms) as exec_ms_max,
-         sum(m.cpu_usage_percent) as cpu_pct_sum, sum(m.memory_usage_mb) as mem_mb_sum, max(m.memory_usage_mb) as mem_mb_max,
-         sum(m.cost_usd) as cost_sum
-    from task_metrics m cross join b
-   where m.brand_id = ?
-   group by 1, 2, 3, 4, 5
-),
-groups as (
-  select bucket, brand_id, task_type, priority, sum(n)::int as tasks, sum(failed)::int as failed, sum(with_errors)::int as with_errors,
-         sum(error_count)::int as error_count, sum(exec_ms_sum) as exec_ms_sum, max(exec_ms_max) as exec_ms_max,
-         sum(cpu_pct_sum) as cpu_pct_sum, sum(mem_mb_sum) as mem_mb_sum, max(mem_mb_max) as mem_mb_max, sum(cost_sum) as cost_sum,
-         array_agg(idx) as idxs, array_agg(n) as ns
-    from cells
-   group by 1, 2, 3, 4
-)
-select g.bucket, g.brand_id, g.task_type, g.priority, g.tasks, g.failed, g.with_errors, g.error_count, g.exec_ms_sum, g.exec_ms_max,
-       g.cpu_pct_sum, g.mem_mb_sum, g.mem_mb_max, g.cost_sum,
-       (select jsonb_agg(coalesce(c.n, 0) order by s.i)
-          from generate_series(0, ?::int - 1) s(i) left join unnest(g.idxs, g.ns) c(idx, n) on c.idx = s.i) as durations
-  from groups g`;
-
-const ROLLUP_COLUMNS = `bucket, brand_id, task_type, priority, tasks, failed, with_errors, error_count, exec_ms_sum, exec_ms_max,
-                        cpu_pct_sum, mem_mb_sum, mem_mb_max, cost_sum, durations`;
-
-/** ONE statement fills both rollup tables of a brand. Parameters: rollupParams twice. */
-const ROLLUP_BUILD_SQL = `
-with hourly as (${rollupSelectSql('hour')}),
-daily as (${rollupSelectSql('day')}),
-hourly_rows as (insert into ${ROLLUP_TABLES.hour} (${ROLLUP_COLUMNS}) select ${ROLLUP_COLUMNS} from hourly)
-insert into ${ROLLUP_TABLES.day} (${ROLLUP_COLUMNS}) select ${ROLLUP_COLUMNS} from daily`;
-const rollupParams = (brandId: number) => [BOUNDS, brandId, HISTOGRAM_SIZE];
-
-/** A brand's rows of one rollup table against a recomputation from the raw rows: keys, counts, maxima and histograms exact, float sums to 1e-9. */
-const rollupCheckSql = (granularity: Granularity) => `
-with expected as (${rollupSelectSql(granularity)}),
-actual as (select * from ${ROLLUP_TABLES[granularity]} where brand_id = ?)
-select count(*)::int as rows,
-       count(*) filter (where a.id is null)::int as missing,
-       count(*) filter (where e.bucket is null)::int as extra,
-       count(*) filter (where a.id is not null and e.bucket is not null and (
-         a.tasks <> e.tasks or a.failed <> e.failed or a.with_errors <> e.with_errors or a.error_count <> e.error_count
-         or a.exec_ms_max <> e.exec_ms_max or a.mem_mb_max <> e.mem_mb_max or a.durations <> e.durations
-         or abs(a.exec_ms_sum - e.exec_ms_sum) > 1e-9 * greatest(1, abs(e.exec_ms_sum))
-         or abs(a.cpu_pct_sum - e.cpu_pct_sum) > 1e-9 * greatest(1, abs(e.cpu_pct_sum))
-         or abs(a.mem_mb_sum - e.mem_mb_sum) > 1e-9 * greatest(1, abs(e.mem_mb_sum))
-         or abs(a.cost_sum - e.cost_sum) > 1e-9 * greatest(1, abs(e.cost_sum))))::int as different
-  from expected e
-  full join actual a on a.bucket = e.bucket and a.brand_id = e.brand_id and a.task_type = e.task_type and a.priority = e.priority`;
-
-/** Rows whose `rolled` is not what the SQL computes from their columns (for the incremental rows: what JavaScript wrote). */
-const ROLLED_CHECK_SQL = `
-with b(bounds) as (select ?::float8[])
-select count(*)::int as rows, count(*) filter (where m.rolled is distinct from ${ROLLED_SQL})::int as different,
-       count(*) filter (where m.source = 'import')::int as incremental,
-       count(*) filter (where m.source = 'import' and m.rolled is distinct from ${ROLLED_SQL})::int as incremental_different
-  from task_metrics m cross join b where m.brand_id = ?`;
 
 // ---- the raw baseline: the dashboard's figures by GROUP BY over task_metrics ----
 
@@ -494,19 +314,7 @@ async function run(): Promise<void> {
   await grantMembership(em, user.id, brand.id);
   const headers = { Authorization: `Bearer ${signAccessToken(config, user, 3600)}`, 'X-Brand-ID': String(brand.id) };
 
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  onExit('destroy HTTP agent', async () => agent.destroy());
-  const get = (path: string) =>
-    new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request(`${baseUrl}${path}`, { method: 'GET', agent, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  const get = httpGetter(baseUrl, headers);
   const apiDashboard = async (period: Period) => {
     const { status, text } = await get(`${DASHBOARD}?period=${period}`);
     if (status !== 200) throw new Error(`GET ${DASHBOARD}?period=${period} answered ${status}: ${text.slice(0, 500)}`);
@@ -515,26 +323,25 @@ async function run(): Promise<void> {
 
   // ---- seed: tasks + task_metrics, set-based, in chunks ----
   log(`node ${process.version}, ${cpus().length} CPUs; seeding ${ROWS} tasks and task_metrics rows over the last ${DAYS} days (${TYPES.length} task types, ${PRIORITY_NAMES.length} priorities)`);
-  const anchor = new Date();
-  const tSeed = performance.now();
-  for (let from = 1, chunk = 0; from <= ROWS; from += CHUNK, chunk++) {
-    const to = Math.min(ROWS, from + CHUNK - 1);
-    await orm.em.fork().transactional(async (tx) => {
-      await tx.execute(`select setseed(?)`, [((chunk * 7919) % 1000) / 1000 - 0.5]);
-      await tx.execute(SEED_SQL, seedParams(brand.id, user.id, from, to, anchor.toISOString()));
-    });
-    log(`  seeded ${to} rows (${seconds(tSeed)} s)`);
-  }
-  const seedSeconds = (performance.now() - tSeed) / 1000;
+  const seedSeconds = await seedTasks(
+    orm,
+    {
+      types: TYPES,
+      brands: [{ id: brand.id, weight: 1 }],
+      userIds: [user.id],
+      days: DAYS,
+      anchor: new Date(),
+      failedShare: FAILED_SHARE,
+      retriedShare: RETRIED_SHARE,
+      taskIdPrefix: 'task_bm',
+    },
+    ROWS,
+    log,
+    CHUNK,
+  );
 
   // ---- rollups: ONE set-based statement fills the hourly and the daily table ----
-  const tRollup = performance.now();
-  await orm.em.fork().execute(ROLLUP_BUILD_SQL, [...rollupParams(brand.id), ...rollupParams(brand.id)]);
-  const rollupSeconds = (performance.now() - tRollup) / 1000;
-  const rollupRows: Record<Granularity, number> = { hour: 0, day: 0 };
-  for (const g of ['hour', 'day'] as const) {
-    rollupRows[g] = (await orm.em.fork().execute<{ n: number }[]>(`select count(*)::int as n from ${ROLLUP_TABLES[g]} where brand_id = ?`, [brand.id]))[0]!.n;
-  }
+  const { rows: rollupRows, seconds: rollupSeconds } = await buildRollups(orm, [brand.id]);
   log(
     `built ${rollupRows.hour} ${ROLLUP_TABLES.hour} + ${rollupRows.day} ${ROLLUP_TABLES.day} rows in one statement (${fmt(rollupSeconds, 1)} s); each task_metrics.rolled was written by the seeding insert`,
   );
@@ -568,13 +375,13 @@ async function run(): Promise<void> {
   log(`vacuum analyze + checkpoint in ${seconds(tVacuum)} s`);
 
   // ---- consistency ----
-  const rollupCheck: Record<Granularity, { rows: number; missing: number; extra: number; different: number }> = {} as never;
+  const rollupCheck: Record<Granularity, RollupCheck> = {} as never;
   for (const g of ['hour', 'day'] as const) {
-    const [c] = await orm.em.fork().execute<{ rows: number; missing: number; extra: number; different: number }[]>(rollupCheckSql(g), [...rollupParams(brand.id), brand.id]);
-    rollupCheck[g] = c!;
-    log(`${ROLLUP_TABLES[g]} vs recomputation from the raw rows: ${c!.rows} rows, ${c!.missing} missing, ${c!.extra} extra, ${c!.different} different`);
+    const c = await checkRollups(orm, g, [brand.id]);
+    rollupCheck[g] = c;
+    log(`${ROLLUP_TABLES[g]} vs recomputation from the raw rows: ${c.rows} rows, ${c.missing} missing, ${c.extra} extra, ${c.different} different`);
   }
-  const [rolledCheck] = await orm.em.fork().execute<{ rows: number; different: number; incremental: number; incremental_different: number }[]>(ROLLED_CHECK_SQL, [BOUNDS, brand.id]);
+  const rolledCheck = await checkRolled(orm, [brand.id], 'import');
   const rollupsOk = Object.values(rollupCheck).every((c) => c.missing === 0 && c.extra === 0 && c.different === 0);
   const rolledOk = rolledCheck!.different === 0;
   log(`task_metrics.rolled vs SQL: ${rolledCheck!.rows} rows, ${rolledCheck!.different} different (rows written by writeTaskMetrics: ${rolledCheck!.incremental_different} of ${rolledCheck!.incremental} different)`);

@@ -1,0 +1,462 @@
+/**
+ * Benchmark (not a test): the admin back office stays fast on a large mirror (issue 8). With BENCH_ADMIN_ROWS (1M) jobs
+ * of BRANDS brands and 12 task types over the last 90 days (most completed, some failed with a Temporal failure in
+ * error_details, a few hundred pending or running), their task_metrics rows and the hourly and daily rollups built from
+ * them (checked equal to a recomputation), in a throwaway database:
+ *
+ *   API: the admin routes over real HTTP to `createApp` served in this process (127.0.0.1, port 0; the Temporal client
+ *        is lazy and these routes never call it), as an admin with a Bearer token;
+ *   SQL: the statements the service sends for the same request, recorded once at the connection and replayed through
+ *        the same ORM connection (parallel statements in parallel): what the endpoint costs without HTTP, Koa, auth and
+ *        serialization;
+ *   naive (stats only): the same figures by GROUP BY over the raw task rows (percentile_disc for p95), with the same live
+ *        counts: what the stats endpoint would cost without rollups.
+ *
+ * Scenarios: first page (`-created_at`), page 1,000 (cursor of row 49,949 computed once by OFFSET; its rows checked
+ * equal to OFFSET 49,950), the same deep page with status=completed, the failed list, a trigram search, and stats over
+ * 30 days (whose totals, by type and by brand, are checked against the naive figures). BENCH_ADMIN_REQUESTS (200) rounds,
+ * each running every scenario's API and SQL back to back, alternating which goes first, after an unmeasured warm-up; the
+ * naive stats run every few rounds only (BENCH_ADMIN_NAIVE_REQUESTS, 20). Goal: API p95 < 50 ms. When a scenario misses
+ * it (or with BENCH_EXPLAIN=1), EXPLAIN (ANALYZE, BUFFERS) of its statements. Prints one table and writes
+ * bench/results-admin.json.
+ *
+ * Knobs: BENCH_ADMIN_ROWS (1000000), BENCH_ADMIN_REQUESTS (200), BENCH_ADMIN_NAIVE_REQUESTS (20), BENCH_EXPLAIN=1,
+ * BENCH_KEEP_DB=1 (the database is not dropped at the end).
+ * No Temporal server needed. Not part of `npm run bench`.
+ *
+ *   npm run build && npm run bench:admin
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { DURATION_BOUNDS_MS, durationBucket } from '../activities/metrics/duration-histogram';
+import { createApp } from '../api/app';
+import { loadConfig } from '../api/config';
+import { encodeCursor } from '../api/services/admin-jobs.service';
+import { signAccessToken } from '../api/services/token.service';
+import { createTemporalClient } from '../api/temporal/connection';
+import { createOrmConfig } from '../db/mikro-orm.config';
+import { ensureBrand, ensureUser } from '../db/repositories/identity.repository';
+import { createThrowawayDatabase, dropDatabase } from '../tests/support/database';
+import { freePort } from '../tests/support/temporal-server';
+import { beginBench, cleanup, fmt, httpGetter, intEnv, onExit, projectRoot, table } from './bench-support';
+import { buildRollups, checkRollups, ROLLUP_TABLES, SEO_TASK_TYPES, seedTasks, type Granularity, type RollupCheck, type TaskTypeProfile } from './seed-support';
+import { latencyStats, round } from './stats';
+
+const ROWS = intEnv('BENCH_ADMIN_ROWS', 1_000_000);
+const REQUESTS = intEnv('BENCH_ADMIN_REQUESTS', 200);
+const NAIVE_REQUESTS = Math.min(REQUESTS, intEnv('BENCH_ADMIN_NAIVE_REQUESTS', 20));
+const EXPLAIN = process.env.BENCH_EXPLAIN === '1';
+/** Leaves the seeded database in place, to study its plans afterwards. */
+const KEEP_DB = process.env.BENCH_KEEP_DB === '1';
+const WARMUP = 5;
+const GOAL_API_P95_MS = 50;
+const DAYS = 90;
+const BRANDS = 20;
+const USERS = 40;
+const PAGE_SIZE = 50;
+/** Page 1,000 of 50: rows 49,950..49,999 (0-based), continued from row 49,949. */
+const DEEP_PAGE = 1_000;
+/** About 500 jobs pending or running: what a busy platform has in flight. */
+const ACTIVE_SHARE = 0.0005;
+const FAILED_SHARE = 0.035;
+const RETRIED_SHARE = 0.04;
+const STATS_PERIOD = '30d';
+
+/** The dashboard bench's eight SEO types plus four more kinds of work (12 task types). */
+const TYPES: readonly TaskTypeProfile[] = [
+  ...SEO_TASK_TYPES,
+  { name: 'sitemap_crawl', weight: 0.07, medianMs: 90_000, sigma: 1.1, memMb: 500, cpuPct: 50, perSecond: 0.00002 },
+  { name: 'backlink_check', weight: 0.06, medianMs: 15_000, sigma: 0.7, memMb: 150, cpuPct: 30, perSecond: 0.00003 },
+  { name: 'image_optimization', weight: 0.05, medianMs: 6_000, sigma: 0.6, memMb: 260, cpuPct: 85, perSecond: 0.00004 },
+  { name: 'email_digest', weight: 0.04, medianMs: 1_500, sigma: 0.4, memMb: 50, cpuPct: 10, perSecond: 0.00001 },
+];
+
+/** 200 search keywords (10 modifiers x 20 subjects): each is one description in 200. */
+const KEYWORDS = ['best', 'cheap', 'organic', 'vintage', 'handmade', 'local', 'luxury', 'wireless', 'vegan', 'custom'].flatMap((m) =>
+  ['running shoes', 'coffee beans', 'yoga mats', 'desk lamps', 'road bikes', 'tea sets', 'wall art', 'phone cases', 'dog beds', 'ski jackets',
+    'wine glasses', 'garden tools', 'baby strollers', 'office chairs', 'hiking boots', 'face creams', 'board games', 'kitchen knives', 'camping tents',
+    'sun glasses'].map((s) => `${m} ${s}`),
+);
+const SEARCH = 'organic coffee';
+
+interface Recorded {
+  sql: string;
+  params: unknown[];
+}
+
+interface Scenario {
+  name: string;
+  path: string;
+  /** The statements the service sends for this request (recorded), replayed as the SQL baseline. */
+  statements: Recorded[];
+}
+
+async function run(): Promise<void> {
+  const log = beginBench();
+  const seconds = (t0: number) => fmt((performance.now() - t0) / 1000, 1);
+  const tStart = performance.now();
+
+  // ---- database, configuration, the app in this process ----
+  const db = await createThrowawayDatabase('durable_tasks_bench_admin');
+  if (KEEP_DB) log(`BENCH_KEEP_DB=1: database ${db.name} is kept (drop it with: psql -h 127.0.0.1 -U postgres -c 'drop database "${db.name}"')`);
+  else onExit(`drop database ${db.name}`, () => dropDatabase(db.name));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    // Nothing listens there: the client is lazy and the measured routes never call Temporal.
+    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+    TEMPORAL_TASK_QUEUE: 'bench-admin',
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'warn',
+  });
+  const orm = await MikroORM.init(createOrmConfig(db.url));
+  onExit('close ORM', () => orm.close(true));
+  const { client, connection } = createTemporalClient(config);
+  onExit('close Temporal connection', () => connection.close());
+  const app = createApp({ orm, temporal: client, config, logger: { error: (obj, msg) => console.error(msg, obj) } });
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onExit('close HTTP server', () => new Promise((resolve) => server.close(resolve)));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  // ---- identity: brands (Zipf-like traffic), users who created the jobs, the admin who reads them ----
+  const em = orm.em.fork();
+  const brands: { id: number; name: string; weight: number }[] = [];
+  for (let k = 1; k <= BRANDS; k++) {
+    const b = await ensureBrand(em, `bench-brand-${String(k).padStart(2, '0')}`);
+    brands.push({ ...b, weight: 1 / k ** 0.8 });
+  }
+  const userIds: number[] = [];
+  for (let k = 1; k <= USERS; k++) userIds.push((await ensureUser(em, `bench-user-${String(k).padStart(2, '0')}`)).id);
+  const admin = await ensureUser(em, 'bench-admin', 'admin');
+  const get = httpGetter(baseUrl, { Authorization: `Bearer ${signAccessToken(config, admin, 3600)}` });
+  const getJson = async (path: string) => {
+    const { status, text } = await get(path);
+    if (status !== 200) throw new Error(`GET ${path} answered ${status}: ${text.slice(0, 500)}`);
+    return JSON.parse(text) as any;
+  };
+
+  // ---- seed: tasks + task_metrics, set-based, then the rollups from them ----
+  log(`node ${process.version}, ${cpus().length} CPUs; seeding ${ROWS} jobs over the last ${DAYS} days (${BRANDS} brands, ${TYPES.length} task types, ${USERS} users)`);
+  const seedSeconds = await seedTasks(
+    orm,
+    {
+      types: TYPES,
+      brands,
+      userIds,
+      days: DAYS,
+      anchor: new Date(),
+      failedShare: FAILED_SHARE,
+      retriedShare: RETRIED_SHARE,
+      activeShare: ACTIVE_SHARE,
+      taskIdPrefix: 'task_ba',
+      keywords: KEYWORDS,
+      errorDetails: true,
+    },
+    ROWS,
+    log,
+  );
+  const brandIds = brands.map((b) => b.id);
+  const rollups = await buildRollups(orm, brandIds);
+  log(`built ${rollups.rows.hour} ${ROLLUP_TABLES.hour} + ${rollups.rows.day} ${ROLLUP_TABLES.day} rows in one statement (${fmt(rollups.seconds, 1)} s)`);
+  const tVacuum = performance.now();
+  for (const t of ['tasks', 'task_metrics', ...Object.values(ROLLUP_TABLES)]) await orm.em.fork().execute(`vacuum analyze ${t}`);
+  await orm.em.fork().execute('checkpoint');
+  log(`vacuum analyze + checkpoint in ${seconds(tVacuum)} s`);
+  const [mix] = await orm.em.fork().execute<{ total: number; by_status: Record<string, number>; table_mb: number }[]>(
+    `select count(*)::int as total, jsonb_object_agg(status, n) as by_status, (pg_total_relation_size('tasks') / 1048576)::int as table_mb
+       from (select status, count(*)::int as n from tasks group by status) s`,
+  );
+  log(`jobs by status: ${JSON.stringify(mix!.by_status)}; tasks table with its indexes: ${mix!.table_mb} MB`);
+
+  const rollupCheck = {} as Record<Granularity, RollupCheck>;
+  for (const g of ['hour', 'day'] as const) {
+    const c = await checkRollups(orm, g, brandIds);
+    rollupCheck[g] = c;
+    log(`${ROLLUP_TABLES[g]} vs recomputation from the raw rows: ${c.rows} rows, ${c.missing} missing, ${c.extra} extra, ${c.different} different`);
+  }
+
+  // ---- the statements each request sends, recorded at the connection ----
+  const conn = orm.em.getConnection() as any;
+  const execute = conn.execute.bind(conn) as (q: string, p?: unknown[], ...rest: unknown[]) => Promise<unknown>;
+  let recording: Recorded[] | null = null;
+  conn.execute = (q: string, p: unknown[] = [], ...rest: unknown[]) => {
+    recording?.push({ sql: q, params: p });
+    return execute(q, p, ...rest);
+  };
+  onExit('unhook connection', async () => (conn.execute = execute));
+  const record = async (path: string) => {
+    await getJson(path); // the principal is cached from then on: the recorded request sends only the endpoint's SQL
+    recording = [];
+    const json = await getJson(path);
+    const statements = recording.filter((r) => /\bfrom tasks t\b|metric_rollups|\bfrom brands\b/.test(r.sql));
+    recording = null;
+    return { json, statements };
+  };
+  const replay = async (statements: Recorded[]) =>
+    statements.length === 1 ? execute(statements[0]!.sql, statements[0]!.params) : Promise.all(statements.map((s) => execute(s.sql, s.params)));
+
+  // The cursor of the last row of page 999, by OFFSET (once), and what page 1,000 must hold.
+  const deepCursor = async (where: string) => {
+    const offset = (DEEP_PAGE - 1) * PAGE_SIZE;
+    const [row] = await orm.em.fork().execute<{ k: string; id: number }[]>(
+      `select (t.created_at)::text as k, t.id from tasks t where t.deleted_at is null ${where}
+        order by t.created_at desc, t.id desc offset ? limit 1`,
+      [offset - 1],
+    );
+    const expected = await orm.em.fork().execute<{ id: number }[]>(
+      `select t.id from tasks t where t.deleted_at is null ${where} order by t.created_at desc, t.id desc offset ? limit ?`,
+      [offset, PAGE_SIZE],
+    );
+    return { cursor: encodeCursor({ o: '-created_at', d: 'next', k: row!.k, i: row!.id }), expected: expected.map((r) => r.id) };
+  };
+  const deep = await deepCursor('');
+  const deepCompleted = await deepCursor(`and t.status = 'completed'`);
+
+  const paths = {
+    first: `/admin/jobs?page_size=${PAGE_SIZE}`,
+    deep: `/admin/jobs?page_size=${PAGE_SIZE}&cursor=${deep.cursor}`,
+    deepCompleted: `/admin/jobs?page_size=${PAGE_SIZE}&status=completed&cursor=${deepCompleted.cursor}`,
+    failed: `/admin/jobs/failed?page_size=${PAGE_SIZE}`,
+    search: `/admin/jobs?page_size=${PAGE_SIZE}&search=${encodeURIComponent(SEARCH)}`,
+    stats: `/admin/jobs/stats?period=${STATS_PERIOD}`,
+  };
+  const scenarios: Scenario[] = [];
+  const checks: Record<string, string[]> = {};
+  const pageCheck = (name: string, json: any, expected?: number[]) => {
+    const problems: string[] = [];
+    const ids = (json.results as { id: number }[]).map((r) => r.id);
+    if (ids.length !== PAGE_SIZE) problems.push(`${ids.length} results, expected ${PAGE_SIZE}`);
+    if (!json.next) problems.push('no next link');
+    if (expected && ids.join(',') !== expected.join(',')) problems.push(`ids differ from OFFSET ${(DEEP_PAGE - 1) * PAGE_SIZE}: ${ids.slice(0, 3).join(',')}... vs ${expected.slice(0, 3).join(',')}...`);
+    checks[name] = problems;
+  };
+  for (const [name, path, expected] of [
+    ['first page', paths.first, undefined],
+    [`page ${DEEP_PAGE}`, paths.deep, deep.expected],
+    [`page ${DEEP_PAGE}, status=completed`, paths.deepCompleted, deepCompleted.expected],
+    ['failed, first page', paths.failed, undefined],
+    [`search="${SEARCH}", first page`, paths.search, undefined],
+  ] as const) {
+    const { json, statements } = await record(path);
+    pageCheck(name, json, expected ? [...expected] : undefined);
+    scenarios.push({ name, path, statements });
+  }
+  const statsRecorded = await record(paths.stats);
+  scenarios.push({ name: `stats ${STATS_PERIOD}`, path: paths.stats, statements: statsRecorded.statements });
+
+  // ---- the naive stats: GROUP BY over the raw task rows, from the hour the period starts in (the rollups' window) ----
+  const since = statsRecorded.json.period.start as string;
+  const liveStatements = statsRecorded.statements.filter((s) => !/metric_rollups/.test(s.sql));
+  const naiveStats = () =>
+    Promise.all([
+      orm.em.fork().execute<NaiveGroup[]>(
+        `select grouping(t.task_type, t.brand_id)::int as g, t.task_type, t.brand_id, count(*)::int as total,
+                count(*) filter (where t.status = 'failed')::int as failed, avg(t.duration_ms)::float8 as avg_ms,
+                percentile_disc(0.95) within group (order by t.duration_ms) as p95_ms
+           from tasks t
+          where t.deleted_at is null and t.status in ('completed', 'failed') and t.completed_at >= date_trunc('hour', ?::timestamptz)
+          group by grouping sets ((), (t.task_type), (t.brand_id))`,
+        [since],
+      ),
+      replay(liveStatements),
+    ]).then(([groups, live]) => ({ groups, live: live as unknown }));
+  const naive = await naiveStats();
+  checks[`stats ${STATS_PERIOD}`] = [
+    ...compareStats(statsRecorded.json, naive.groups),
+    ...(['pending', 'running', 'paused'] as const)
+      .filter((s) => statsRecorded.json.live[s] !== (mix!.by_status[s] ?? 0))
+      .map((s) => `live.${s}: API ${statsRecorded.json.live[s]}, rows ${mix!.by_status[s] ?? 0}`),
+  ];
+  const consistent = Object.values(rollupCheck).every((c) => c.missing === 0 && c.extra === 0 && c.different === 0) && Object.values(checks).every((p) => p.length === 0);
+  for (const [name, problems] of Object.entries(checks)) {
+    log(`${name}: ${problems.length ? problems.join('; ') : 'ok'}`);
+  }
+  console.log(`consistent: ${consistent ? 'yes' : 'no'}`);
+
+  // ---- measurement: API and SQL back to back, alternating which goes first ----
+  for (let i = 0; i < WARMUP; i++) for (const s of scenarios) await Promise.all([get(s.path), replay(s.statements)]);
+  await naiveStats();
+  const apiMs = scenarios.map(() => [] as number[]);
+  const sqlMs = scenarios.map(() => [] as number[]);
+  const naiveMs: number[] = [];
+  const naiveEvery = Math.floor(REQUESTS / NAIVE_REQUESTS);
+  const time = async (fn: () => Promise<unknown>, into: number[]) => {
+    const t = performance.now();
+    await fn();
+    into.push(performance.now() - t);
+  };
+  const tMeasure = performance.now();
+  for (let i = 0; i < REQUESTS; i++) {
+    for (const [k, s] of scenarios.entries()) {
+      const api = async () => {
+        const { status, text } = await get(s.path);
+        if (status !== 200) throw new Error(`GET ${s.path} answered ${status}: ${text.slice(0, 300)}`);
+      };
+      if (i % 2 === 0) {
+        await time(api, apiMs[k]!);
+        await time(() => replay(s.statements), sqlMs[k]!);
+      } else {
+        await time(() => replay(s.statements), sqlMs[k]!);
+        await time(api, apiMs[k]!);
+      }
+    }
+    if (i % naiveEvery === 0 && naiveMs.length < NAIVE_REQUESTS) await time(naiveStats, naiveMs);
+    if ((i + 1) % 50 === 0) log(`  ${i + 1}/${REQUESTS} rounds (${seconds(tMeasure)} s)`);
+  }
+
+  const rows = scenarios.map((s, k) => {
+    const api = latencyStats(apiMs[k]!);
+    const sql = latencyStats(sqlMs[k]!);
+    return { scenario: s.name, path: s.path, baseline: 'same SQL', statements: s.statements.length, apiMs: api, sqlMs: sql, ratioP50: round(api.p50 / sql.p50, 2), ratioP95: round(api.p95 / sql.p95, 2), goalMet: api.p95 < GOAL_API_P95_MS };
+  });
+  const statsRow = rows.at(-1)!;
+  const naiveStatsMs = latencyStats(naiveMs);
+  rows.push({
+    ...statsRow,
+    baseline: 'naive GROUP BY',
+    statements: 1 + liveStatements.length,
+    sqlMs: naiveStatsMs,
+    ratioP50: round(statsRow.apiMs.p50 / naiveStatsMs.p50, 3),
+    ratioP95: round(statsRow.apiMs.p95 / naiveStatsMs.p95, 3),
+  });
+
+  // ---- plans of what missed the goal ----
+  const plans: { scenario: string; plan: string }[] = [];
+  for (const [k, s] of scenarios.entries()) {
+    if (!EXPLAIN && rows[k]!.goalMet) continue;
+    for (const st of s.statements) {
+      const out = (await execute(`explain (analyze, buffers) ${st.sql}`, st.params)) as Record<string, string>[];
+      plans.push({ scenario: s.name, plan: out.map((r) => Object.values(r)[0]).join('\n') });
+    }
+  }
+
+  // ---- figures ----
+  const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GB RAM`;
+  const [pg] = await orm.em.fork().execute<{ v: string }[]>(`select current_setting('server_version') as v`);
+  console.log('');
+  console.log(
+    `admin API over ${ROWS} jobs (${BRANDS} brands, ${TYPES.length} task types, ${DAYS} days; ${rollups.rows.hour} hourly + ${rollups.rows.day} daily rollup rows), N=${REQUESTS} interleaved requests each (naive: ${naiveMs.length}); node ${process.version}, PostgreSQL ${pg!.v}, ${machine}`,
+  );
+  console.log('API = GET over HTTP (in-process Koa app, admin token); SQL = the statements the service sends, replayed through the same ORM connection');
+  console.log(
+    table([
+      ['request', 'SQL baseline', 'API p50', 'API p95', 'SQL p50', 'SQL p95', 'API/SQL p50', 'API/SQL p95', `API p95 < ${GOAL_API_P95_MS} ms`],
+      ...rows.map((r) => [
+        r.scenario,
+        r.baseline,
+        fmt(r.apiMs.p50, 2),
+        fmt(r.apiMs.p95, 2),
+        fmt(r.sqlMs.p50, 2),
+        fmt(r.sqlMs.p95, 2),
+        `${fmt(r.ratioP50, r.ratioP50 < 0.1 ? 3 : 2)}x`,
+        `${fmt(r.ratioP95, r.ratioP95 < 0.1 ? 3 : 2)}x`,
+        r.baseline === 'naive GROUP BY' ? '' : r.goalMet ? 'ok' : 'MISSED',
+      ]),
+    ], 2),
+  );
+  const speedup = naiveStatsMs.p50 / statsRow.apiMs.p50;
+  console.log(`stats from the rollups: ${fmt(speedup, speedup < 10 ? 2 : 0)}x the speed of the naive GROUP BY over the raw rows (p50)`);
+  if (plans.length) {
+    console.log('');
+    console.log('EXPLAIN (ANALYZE, BUFFERS) (key lines; full plans in the results file)');
+    const keyLine = /Execution Time|Sort Method|Seq Scan|Index|Bitmap|Rows Removed|^\S|Limit/;
+    for (const p of plans) {
+      console.log(`  ${p.scenario}:`);
+      for (const line of p.plan.split('\n').filter((l) => keyLine.test(l) && !/^Planning/.test(l))) console.log(`    ${line.trim()}`);
+    }
+  }
+  console.log('');
+  console.log(`seeding: ${ROWS} jobs in ${fmt(seedSeconds, 1)} s; rollups in ${fmt(rollups.seconds, 1)} s; consistent: ${consistent ? 'yes' : 'no'}; total ${seconds(tStart)} s`);
+
+  const resultsPath = join(projectRoot(), 'bench', 'results-admin.json');
+  writeFileSync(
+    resultsPath,
+    `${JSON.stringify(
+      {
+        benchmark: 'admin-jobs',
+        date: new Date().toISOString(),
+        node: process.version,
+        postgres: pg!.v,
+        machine,
+        platform: `${process.platform} ${process.arch}`,
+        rows: ROWS,
+        brands: BRANDS,
+        taskTypes: TYPES.map((t) => t.name),
+        days: DAYS,
+        jobsByStatus: mix!.by_status,
+        requests: REQUESTS,
+        naiveRequests: naiveMs.length,
+        seedSeconds: round(seedSeconds, 2),
+        rollupBuild: rollups,
+        consistency: { consistent, rollups: rollupCheck, checks },
+        goal: { apiP95MaxMs: GOAL_API_P95_MS, met: rows.every((r) => r.baseline === 'naive GROUP BY' || r.goalMet) },
+        results: rows,
+        statements: scenarios.map((s) => ({ scenario: s.name, sql: s.statements.map((st) => st.sql.replace(/\s+/g, ' ')) })),
+        plans,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`\nwrote ${resultsPath}`);
+}
+
+interface NaiveGroup {
+  g: number;
+  task_type: string | null;
+  brand_id: number | null;
+  total: number;
+  failed: number;
+  avg_ms: number | null;
+  p95_ms: number | null;
+}
+
+/**
+ * Differences between the API's stats and the naive figures (none when consistent): counts and the failure rate exact,
+ * the average to its last digit, p95 (the upper bound of a histogram bucket) within one bucket of the exact nearest-rank
+ * percentile.
+ */
+function compareStats(api: any, groups: NaiveGroup[]): string[] {
+  const problems: string[] = [];
+  const r2 = (n: number) => Math.round(n * 100) / 100;
+  const same = (where: string, a: any, g: NaiveGroup | undefined) => {
+    if (!g) return void problems.push(`${where}: no raw rows`);
+    const expected = { total: g.total, failed: g.failed, completed: g.total - g.failed, failure_rate: g.total ? r2((100 * g.failed) / g.total) : 0 };
+    for (const [field, value] of Object.entries(expected)) if (a[field] !== value) problems.push(`${where}.${field}: API ${a[field]}, raw ${value}`);
+    if (Math.abs((a.avg_duration_ms ?? 0) - (g.avg_ms ?? 0)) > 0.01 + 1e-9) problems.push(`${where}.avg_duration_ms: API ${a.avg_duration_ms}, raw ${g.avg_ms}`);
+    const apiBucket = DURATION_BOUNDS_MS.indexOf(a.p95_duration_ms as number);
+    if (g.p95_ms !== null && (apiBucket < 0 || Math.abs(apiBucket - durationBucket(g.p95_ms)) > 1)) {
+      problems.push(`${where}.p95_duration_ms: API ${a.p95_duration_ms}, raw ${g.p95_ms}`);
+    }
+  };
+  // grouping(): bit 2 = task_type not grouped, bit 1 = brand_id not grouped.
+  same('totals', api.totals, groups.find((g) => g.g === 3));
+  const byType = groups.filter((g) => g.g === 1);
+  const byBrand = groups.filter((g) => g.g === 2);
+  if (api.by_type.length !== byType.length) problems.push(`by_type: API ${api.by_type.length} types, raw ${byType.length}`);
+  for (const t of api.by_type) same(`by_type.${t.task_type}`, t, byType.find((g) => g.task_type === t.task_type));
+  if (api.by_brand.length !== byBrand.length) problems.push(`by_brand: API ${api.by_brand.length} brands, raw ${byBrand.length}`);
+  for (const b of api.by_brand) same(`by_brand.${b.brand_id}`, b, byBrand.find((g) => g.brand_id === b.brand_id));
+  return problems;
+}
+
+async function main(): Promise<void> {
+  try {
+    await run();
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
