@@ -1,4 +1,5 @@
 import { AlertDelivery, AlertEvent, AlertRule } from './alert.entity';
+import { ApiKey, RateLimitCounter } from './api-key.entity';
 import { AdminBulkAction } from './admin-bulk-action.entity';
 import { AuditLog } from './audit-log.entity';
 import { Brand } from './brand.entity';
@@ -20,5 +21,6 @@ export { CalendarEvent, PeriodicTask, PeriodicTaskCalendar, ScheduleManualTrigge
 export { WorkerRegistration };
 export { AdminBulkAction };
 export { LoginAttempt };
+export { ApiKey, RateLimitCounter };
 export { AuditLog, Brand, BrandMembership, IdempotencyKey, JobCheckpoint, PersistentJob, PersistentJobItem, Task, User };
-export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog, PersistentJob, JobCheckpoint, PersistentJobItem, PeriodicTask, TaskCalendar, PeriodicTaskCalendar, CalendarEvent, ScheduleManualTrigger, ActivityExecution, TaskMetrics, MetricRollup, MetricRollupDaily, WorkerRegistration, AlertRule, AlertEvent, AlertDelivery, LoginAttempt, AdminBulkAction];
+export const ALL_ENTITIES = [Brand, User, BrandMembership, Task, IdempotencyKey, AuditLog, PersistentJob, JobCheckpoint, PersistentJobItem, PeriodicTask, TaskCalendar, PeriodicTaskCalendar, CalendarEvent, ScheduleManualTrigger, ActivityExecution, TaskMetrics, MetricRollup, MetricRollupDaily, WorkerRegistration, AlertRule, AlertEvent, AlertDelivery, LoginAttempt, AdminBulkAction, ApiKey, RateLimitCounter];

@@ -15,6 +15,8 @@ import { Migration20261126000300_audit_chain } from './20261126000300-audit-chai
 import { Migration20261126000400_user_passwords } from './20261126000400-user-passwords';
 import { Migration20261126000500_admin_bulk_actions } from './20261126000500-admin-bulk-actions';
 import { Migration20261126000600_global_alert_rules } from './20261126000600-global-alert-rules';
+import { Migration20261126010000_api_v1 } from './20261126010000-api-v1';
+import { Migration20261126010100_api_keys } from './20261126010100-api-keys';
 
 /** Every committed migration, in order. `node dist/db/migrate.js create <name>` writes a new file; add it here. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -34,5 +36,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261126000400_user_passwords', class: Migration20261126000400_user_passwords },
   { name: 'Migration20261126000500_admin_bulk_actions', class: Migration20261126000500_admin_bulk_actions },
   { name: 'Migration20261126000600_global_alert_rules', class: Migration20261126000600_global_alert_rules },
+  { name: 'Migration20261126010000_api_v1', class: Migration20261126010000_api_v1 },
+  { name: 'Migration20261126010100_api_keys', class: Migration20261126010100_api_keys },
   // @migrations-end (helpers: add yours above this line)
 ];
