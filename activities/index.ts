@@ -14,6 +14,7 @@ import { createJobMaintenanceActivities } from './job-maintenance.activities';
 import { createCleanupOldTasksActivities } from './cleanup-old-tasks.activities';
 import { createAlertActivities } from './alerts.activities';
 import { createAdminBulkActivities } from './admin-bulk.activities';
+import { createGenericActivities } from './generic.activities';
 // @generator-imports (npm run new:task-type adds imports above this line)
 
 export type { ActivityDeps } from './deps';
@@ -23,6 +24,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createMirrorActivities(deps),
     ...createNoopActivities(deps),
+    // The public API's default type (a task created without `type`)
+    ...createGenericActivities(deps),
     ...createHttpActivities(deps),
     ...createExportActivities(deps),
     ...createReconcileActivities(deps),

@@ -6,6 +6,13 @@ const MB = 1024 * 1024;
 /** How often peak memory is sampled while an activity runs. */
 const RSS_SAMPLE_MS = 100;
 
+export interface ActivityWorkerOptions {
+  /** This worker's Temporal identity, recorded with each attempt. */
+  workerId: string;
+  /** Marks the task as run by this worker (its `worker_id`) when one of its activities starts. */
+  assignWorker?: (taskId: string, workerId: string) => Promise<void>;
+}
+
 /**
  * Measures every activity attempt of every task (workflow id `task_…`): wall time, the process's CPU time during the
  * attempt, peak RSS growth (sampled), and the error if it failed. Local activities (the platform's own mirror writes)
@@ -16,6 +23,7 @@ class ActivityMetricsInterceptor implements ActivityInboundCallsInterceptor {
   constructor(
     private readonly ctx: Context,
     private readonly record: (execution: ActivityExecutionWrite) => Promise<void>,
+    private readonly worker: ActivityWorkerOptions,
   ) {}
 
   async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
@@ -23,6 +31,8 @@ class ActivityMetricsInterceptor implements ActivityInboundCallsInterceptor {
     const execution = info.workflowExecution;
     if (info.isLocal || !execution?.workflowId.startsWith('task_')) return next(input);
     const workflowId = execution.workflowId;
+    // Before the work, so a running task already names its worker; a failed write costs the label, never the activity.
+    await this.worker.assignWorker?.(workflowId, this.worker.workerId).catch((err: unknown) => this.ctx.log.warn('task worker not recorded', { error: String(err) }));
     const startedAt = new Date();
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
@@ -55,11 +65,15 @@ class ActivityMetricsInterceptor implements ActivityInboundCallsInterceptor {
         cpuMs: (cpu.user + cpu.system) / 1000,
         rssDeltaMb: Math.max(0, peak - rss0) / MB,
         error,
+        workerId: this.worker.workerId,
       }).catch((err: unknown) => this.ctx.log.warn('activity metrics not recorded', { error: String(err) }));
     }
   }
 }
 
-export function activityMetricsInterceptor(record: (execution: ActivityExecutionWrite) => Promise<void>): ActivityInterceptorsFactory {
-  return (ctx) => ({ inbound: new ActivityMetricsInterceptor(ctx, record) });
+export function activityMetricsInterceptor(
+  record: (execution: ActivityExecutionWrite) => Promise<void>,
+  worker: ActivityWorkerOptions,
+): ActivityInterceptorsFactory {
+  return (ctx) => ({ inbound: new ActivityMetricsInterceptor(ctx, record, worker) });
 }

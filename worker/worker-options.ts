@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
@@ -7,6 +8,7 @@ import { createActivities } from '../activities';
 import type { AppConfig } from '../api/config';
 import { JobWorkflowGateway } from '../api/temporal/job-workflows';
 import { ScheduleGateway } from '../api/temporal/schedules';
+import { assignTaskWorker } from '../db/repositories/task-mirror.repository';
 import { insertActivityExecution } from '../db/repositories/task-metrics.repository';
 import { activityMetricsInterceptor } from './activity-metrics.interceptor';
 import { TaskWorkflowGateway } from '../api/temporal/task-workflows';
@@ -33,6 +35,8 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
 export async function createTaskWorker(deps: TaskWorkerDeps): Promise<Worker> {
   const { config } = deps;
   const tasks = new TaskWorkflowGateway(deps.client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE);
+  // Named here (the SDK's default spelling) rather than left to the SDK, so activities can record which worker ran them.
+  const identity = deps.overrides?.identity ?? `${process.pid}@${hostname()}`;
   return Worker.create({
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -45,8 +49,17 @@ export async function createTaskWorker(deps: TaskWorkerDeps): Promise<Worker> {
       jobs: new JobWorkflowGateway(deps.client, config.TEMPORAL_TASK_QUEUE),
       schedules: new ScheduleGateway(deps.client, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE),
     }),
-    // Every activity attempt of a task is measured into activity_executions (monitoring, issue 7).
-    interceptors: { activity: [activityMetricsInterceptor((execution) => insertActivityExecution(deps.orm.em.fork(), execution))] },
+    identity,
+    // Every activity attempt of a task is measured into activity_executions (monitoring, issue 7) and names the worker
+    // that ran it; the task's row keeps the worker of its latest activity (public API `worker_id`).
+    interceptors: {
+      activity: [
+        activityMetricsInterceptor((execution) => insertActivityExecution(deps.orm.em.fork(), execution), {
+          workerId: identity,
+          assignWorker: (taskId, workerId) => assignTaskWorker(deps.orm.em.fork(), taskId, workerId),
+        }),
+      ],
+    },
     // Sleeping tasks stay cached; a 2-core machine still handles thousands of them.
     maxCachedWorkflows: 2000,
     maxConcurrentActivityTaskExecutions: 200,

@@ -4,6 +4,7 @@
  */
 export { noop } from './tasks/noop';
 export { http_request } from './tasks/http-request';
+export { generic } from './tasks/generic';
 export { data_export } from './tasks/data-export';
 // SEO & research
 export { seo_keyword_analysis } from './tasks/seo-keyword-analysis';

@@ -21,10 +21,14 @@ export const taskType = taskTypeName;
 export const contextData = z.record(z.string(), z.unknown(), { error: 'Must be a JSON object' });
 export const isoInstant = z.iso.datetime({ offset: true, error: 'Must be an ISO 8601 date-time with a timezone, e.g. 2024-12-25T09:00:00Z' });
 
+/** A task's label (the public API's `name`); optional on /tasks/ too. */
+export const taskName = z.string().trim().min(1, 'Must not be empty').max(200, 'At most 200 characters');
+
 /** POST /tasks/ (seed 001): unknown fields are refused, never silently dropped. */
 export const createTaskBody = z
   .object({
     task_type: taskType,
+    name: taskName.nullable().optional(),
     priority: priority.default('normal'),
     description: z.string().max(2000).default(''),
     context_data: contextData.default({}),

@@ -176,6 +176,7 @@ export class TaskService {
       brandId: actor.brandId,
       createdById: actor.userId,
       taskType: body.task_type,
+      ...(body.name ? { name: body.name } : {}),
       priority: body.priority,
       description: body.description,
       contextData,
@@ -295,6 +296,7 @@ export class TaskService {
       brandId: task.brand_id,
       createdById: task.created_by_id,
       taskType: task.task_type,
+      ...(task.name ? { name: task.name } : {}),
       priority,
       description: task.description,
       contextData,
@@ -461,6 +463,7 @@ export function pendingRow(id: number, input: TaskWorkflowInput, actor: Actor, r
     id,
     task_id: input.taskId,
     task_type: input.taskType,
+    name: input.name ?? null,
     status: 'pending',
     priority: input.priority,
     description: input.description,
@@ -483,6 +486,8 @@ export function pendingRow(id: number, input: TaskWorkflowInput, actor: Actor, r
     run_id: runId,
     seq: mirrorSeq(0, 'pending'),
     schedule_id: input.schedule?.scheduleId ?? null,
+    worker_id: null,
+    duration_ms: null,
   };
 }
 

@@ -20,6 +20,8 @@ export const ActivityExecution = defineEntity({
     cpuMs: p.double(),
     rssDeltaMb: p.double(),
     error: p.text().nullable(),
+    /** The Temporal identity of the worker that ran this attempt. */
+    workerId: p.string().length(200).nullable(),
   },
 });
 export type IActivityExecution = InferEntity<typeof ActivityExecution>;

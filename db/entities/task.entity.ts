@@ -14,6 +14,8 @@ export const Task = defineEntity({
     id: p.integer().primary().autoincrement(),
     /** The Temporal workflow id. */
     taskId: p.string().length(64).unique(),
+    /** A label given at creation (the public API's `name`); null when none was given. */
+    name: p.string().length(200).nullable(),
     brand: () => p.manyToOne(Brand).index(),
     createdBy: () => p.manyToOne(User),
     taskType: p.string().length(64),
@@ -45,6 +47,11 @@ export const Task = defineEntity({
     durationMs: p.double().nullable().generated('(extract(epoch from ("completed_at" - "started_at")) * 1000) stored'),
     /** The Temporal failure of a failed run: type, message, stack traces, cause chain (see FailureDetails). */
     errorDetails: p.json<Record<string, unknown>>().nullable(),
+    /**
+     * Identity of the worker that ran the task's latest activity (set by the worker when an activity starts); null until
+     * one runs. Indexed with the brand (tasks_brand_worker_idx) for the public API's `worker_id` filter.
+     */
+    workerId: p.string().length(200).nullable(),
     /** Soft delete: the row leaves every list but the reconciler still knows the id was deleted on purpose. */
     deletedAt: p.datetime().nullable(),
   },

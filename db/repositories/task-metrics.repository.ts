@@ -19,15 +19,17 @@ export interface ActivityExecutionWrite {
   cpuMs: number;
   rssDeltaMb: number;
   error: string | null;
+  /** The Temporal identity of the worker that ran the attempt. */
+  workerId?: string | null;
 }
 
 /** Idempotent: the same (task, run, activity, attempt) is recorded once. */
 export async function insertActivityExecution(em: EntityManager, a: ActivityExecutionWrite): Promise<void> {
   await em.execute(
-    `insert into activity_executions (task_id, run_id, activity_id, activity_type, attempt, started_at, wall_ms, cpu_ms, rss_delta_mb, error)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `insert into activity_executions (task_id, run_id, activity_id, activity_type, attempt, started_at, wall_ms, cpu_ms, rss_delta_mb, error, worker_id)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      on conflict (task_id, run_id, activity_id, attempt) do nothing`,
-    [a.taskId, a.runId, a.activityId, a.activityType, a.attempt, a.startedAt, a.wallMs, a.cpuMs, a.rssDeltaMb, a.error],
+    [a.taskId, a.runId, a.activityId, a.activityType, a.attempt, a.startedAt, a.wallMs, a.cpuMs, a.rssDeltaMb, a.error, a.workerId ?? null],
   );
 }
 

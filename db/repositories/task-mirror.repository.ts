@@ -67,9 +67,9 @@ export async function insertTaskIfMissing(em: EntityManager, t: TaskTransition):
   const optional = optionalFields(t);
   const rows = await em.execute<{ id: number }[]>(
     `insert into tasks (task_id, brand_id, created_by_id, task_type, status, priority, priority_level, description,
-                        context_data, max_retries, retry_count, timeout_minutes, scheduled_for, created_at, updated_at, seq, schedule_id
-                        ${optional.map((k) => `, "${OPTIONAL_COLUMNS[k]}"`).join('')})
-     select ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, clock_timestamp(), ?, ? ${optional.map((k) => (isJsonb(k) ? ', ?::jsonb' : ', ?')).join('')}
+                        context_data, max_retries, retry_count, timeout_minutes, scheduled_for, created_at, updated_at, seq, schedule_id,
+                        name ${optional.map((k) => `, "${OPTIONAL_COLUMNS[k]}"`).join('')})
+     select ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, clock_timestamp(), ?, ?, ? ${optional.map((k) => (isJsonb(k) ? ', ?::jsonb' : ', ?')).join('')}
       where not exists (select 1 from tasks where task_id = ?)
      on conflict (task_id) do nothing
      returning id`,
@@ -90,6 +90,7 @@ export async function insertTaskIfMissing(em: EntityManager, t: TaskTransition):
       input.createdAt,
       t.seq,
       input.schedule?.scheduleId ?? null,
+      input.name ?? null,
       ...optional.map((k) => toSqlValue(k, t[k])),
       input.taskId,
     ],
@@ -109,6 +110,14 @@ function isJsonb(key: keyof typeof OPTIONAL_COLUMNS): boolean {
 function toSqlValue(key: keyof typeof OPTIONAL_COLUMNS, value: unknown): unknown {
   if (isJsonb(key)) return value === null ? null : JSON.stringify(value);
   return value;
+}
+
+/**
+ * The worker now running one of the task's activities (public API `worker_id`). Not a state transition: no seq, no
+ * updated_at; and no write at all while the same worker keeps running the task's activities.
+ */
+export async function assignTaskWorker(em: EntityManager, taskId: string, workerId: string): Promise<void> {
+  await em.execute(`update tasks set worker_id = ? where task_id = ? and worker_id is distinct from ?`, [workerId, taskId, workerId]);
 }
 
 /** Progress written by heartbeating activities; only while the same run is still running. */

@@ -12,6 +12,8 @@ export interface TaskRow {
   id: number;
   task_id: string;
   task_type: string;
+  /** The label given at creation, or null. */
+  name: string | null;
   status: string;
   priority: string;
   description: string;
@@ -35,13 +37,18 @@ export interface TaskRow {
   seq: number;
   /** The Schedule whose firing this task is (periodic task or cron job), or null. */
   schedule_id: string | null;
+  /** The worker that ran the task's latest activity, or null. */
+  worker_id: string | null;
+  /** completed_at - started_at in milliseconds (generated column), or null. */
+  duration_ms: number | null;
 }
 
 const SELECT_TASK = `
-  select t.id, t.task_id, t.task_type, t.status, t.priority, t.description, t.progress_percentage,
+  select t.id, t.task_id, t.task_type, t.name, t.status, t.priority, t.description, t.progress_percentage,
          t.brand_id, b.name as brand_name, t.created_by_id, u.username as created_by_username,
          t.created_at, t.updated_at, t.started_at, t.completed_at, t.scheduled_for, t.context_data, t.result_data,
-         t.error_message, t.retry_count, t.max_retries, t.timeout_minutes, t.run_id, t.seq::float8 as seq, t.schedule_id
+         t.error_message, t.retry_count, t.max_retries, t.timeout_minutes, t.run_id, t.seq::float8 as seq, t.schedule_id,
+         t.worker_id, t.duration_ms
     from tasks t
     join brands b on b.id = t.brand_id
     join users u on u.id = t.created_by_id`;

@@ -253,6 +253,10 @@ describe('recording histories', () => {
     }
   });
 
+  it('records the generic type (the public API default)', async () => {
+    await runTask('generic-completed', { task_type: 'generic', name: 'Process Data', timeout_minutes: 1, context_data: { file_path: '/data/input.csv' } }, ['completed']);
+  });
+
   it('records the platform types (noop, http_request, data_export, reconciler)', async () => {
     await runTask('noop-completed', { task_type: 'noop', context_data: { duration_ms: 300 } }, ['completed']);
     await runTask('noop-failed', { task_type: 'noop', context_data: { fail_message: 'boom' } }, ['failed']);

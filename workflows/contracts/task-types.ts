@@ -19,8 +19,11 @@ export const SEED_TASK_TYPES = [
   'bulk_operations',
 ] as const;
 
-/** Platform types that are not in the seed: `noop` for benchmarks and probes, `http_request` for durable webhooks. */
-export const PLATFORM_TASK_TYPES = ['noop', 'http_request'] as const;
+/**
+ * Platform types that are not in the seed: `noop` for benchmarks and probes, `http_request` for durable webhooks,
+ * `generic` for tasks created through the public API without a type (seed 003).
+ */
+export const PLATFORM_TASK_TYPES = ['noop', 'http_request', 'generic'] as const;
 
 export const ALL_TASK_TYPES = [...SEED_TASK_TYPES, ...PLATFORM_TASK_TYPES] as const;
 export type TaskTypeName = (typeof ALL_TASK_TYPES)[number];

@@ -11,6 +11,8 @@ export interface TaskWorkflowInput {
   brandId: number;
   createdById: number;
   taskType: string;
+  /** The task's label (public API `name`); absent in inputs from before it existed. */
+  name?: string | null;
   priority: TaskPriority;
   description: string;
   contextData: Record<string, unknown>;

@@ -4,6 +4,7 @@ import { SEED_TASK_TYPES, type TaskTypeName } from '../contracts/task-types';
 import { dataExportContextSchema } from './data-export';
 import { httpRequestContextSchema } from './http-request';
 import { noopContextSchema } from './noop';
+import { genericContextSchema } from './generic';
 import { seoCompetitorAnalysisContextSchema } from './seo-competitor-analysis';
 import { seoContentAuditContextSchema } from './seo-content-audit';
 import { seoKeywordAnalysisContextSchema } from './seo-keyword-analysis';
@@ -40,6 +41,12 @@ export const TASK_TYPE_REGISTRY: Record<string, TaskTypeDescriptor> = {
     label: 'Durable HTTP request / webhook',
     category: 'platform',
     contextSchema: httpRequestContextSchema,
+  },
+  generic: {
+    name: 'generic',
+    label: 'Generic task: records a summary of its payload (the public API default type)',
+    category: 'platform',
+    contextSchema: genericContextSchema,
   },
   data_export: { name: 'data_export', label: 'Data export', category: 'data', contextSchema: dataExportContextSchema },
   // SEO & research
