@@ -98,6 +98,11 @@ const configSchema = z.object({
   ADMIN_BULK_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
   ADMIN_BULK_PAGE_SIZE: z.coerce.number().int().min(1).max(500).default(50),
   ADMIN_BULK_PAGES_PER_RUN: z.coerce.number().int().min(1).max(1000).default(20),
+  /**
+   * Admin stats: how long the sums of a period's older hours are served before a background refresh (jobs finishing now
+   * always count at once; backdated changes show within this delay). 0: every request adds up the whole period.
+   */
+  ADMIN_STATS_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

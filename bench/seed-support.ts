@@ -59,8 +59,9 @@ export interface SeedPlan {
   retriedShare: number;
   /** Share of rows still pending or running (half each), created within the hour before `anchor`. */
   activeShare?: number;
-  /** task_id is this prefix + the row number on 24 digits. */
+  /** task_id is this prefix + the row number on 24 digits, or with `ulidTaskIds` + a ULID of its creation time. */
   taskIdPrefix: string;
+  ulidTaskIds?: boolean;
   /**
    * Words a description and context_data are built from (one per row, uniformly), so that search and containment
    * filters have something real to find; none: empty description and context.
@@ -151,16 +152,26 @@ v as (
          case when status = 'failed' then 1 + floor(u_err * 3)::int when status = 'completed' and u_err < ?::float8 then 1 else 0 end as error_count
     from d
 ),
+c as (
+  select v.*, case when v.status in ('completed', 'failed') then v.at - make_interval(secs => v.exec_ms / 1000 + v.u_wait * 5)
+                   else v.at - make_interval(secs => v.u_wait * 5) end as created_at
+    from v
+),
 m as materialized (
-  select v.i, v.task_type, v.priority, v.p as priority_level, v.status,
+  select v.i, v.task_type, v.priority, v.p as priority_level, v.status, v.created_at,
          v.exec_ms as execution_time_ms, round((v.exec_ms * v.cpu_pct / 100)::numeric, 2)::float8 as cpu_time_ms,
          v.cpu_pct as cpu_usage_percent, v.mem_mb as memory_usage_mb,
          round(((?::float8[])[v.t] * v.exec_ms / 1000)::numeric, 6)::float8 as cost_usd,
          v.error_count, ?::int + v.error_count as attempts,
          case when v.status in ('completed', 'failed') then v.at end as finished_at, v.at, v.u_wait,
          (?::int[])[v.br] as brand_id, (?::int[])[v.us] as created_by_id, (?::text[])[v.w] as keyword,
-         ?::text || lpad(v.i::text, 24, '0') as task_id
-    from v
+         case when ?::boolean
+              -- a ULID as task.service makes them (lower case): creation time in 10 Crockford base32 digits, then 16 random ones
+              then ?::text || (select string_agg(substr('0123456789abcdefghjkmnpqrstvwxyz',
+                                 (((extract(epoch from v.created_at) * 1000)::bigint >> (5 * (9 - k))) & 31)::int + 1, 1), '' order by k)
+                                 from generate_series(0, 9) k) || substr(md5(v.i::text || ?::text), 1, 16)
+              else ?::text || lpad(v.i::text, 24, '0') end as task_id
+    from c v
 ),
 tasks_rows as (
   insert into tasks (task_id, brand_id, created_by_id, task_type, status, priority, priority_level, description, context_data,
@@ -174,9 +185,7 @@ tasks_rows as (
          case when m.status = 'failed' and ?::boolean then ${ERROR_DETAILS_SQL} end,
          case m.status when 'failed' then 50 when 'completed' then 100 when 'running' then 10 + floor(m.u_wait * 80) else 0 end,
          0, 3,
-         case when m.finished_at is null then m.at - make_interval(secs => m.u_wait * 5)
-              else m.finished_at - make_interval(secs => m.execution_time_ms / 1000 + m.u_wait * 5) end,
-         m.at,
+         m.created_at, m.at,
          case when m.finished_at is not null then m.finished_at - make_interval(secs => m.execution_time_ms / 1000)
               when m.status = 'running' then m.at end,
          m.finished_at, case when m.finished_at is null then 2 else 4 end
@@ -226,6 +235,9 @@ function seedParams(plan: SeedPlan, from: number, to: number): unknown[] {
     intArray(plan.brands.map((b) => b.id)),
     intArray(plan.userIds),
     keywords.length ? textArray(keywords) : '{}',
+    plan.ulidTaskIds ?? false,
+    plan.taskIdPrefix,
+    plan.taskIdPrefix,
     plan.taskIdPrefix,
     plan.errorDetails ?? false,
     WORKFLOW_STACK,

@@ -9,7 +9,7 @@ import {
   type AdminJobRow,
   type KeysetPosition,
 } from '../../db/repositories/admin-jobs.repository';
-import { liveStatusCounts, recentAuditOf } from '../../db/repositories/admin-stats.repository';
+import { hourOf, liveStatusCounts, recentAuditOf, sumRollupsByTypeAndBrand } from '../../db/repositories/admin-stats.repository';
 import { softDeleteTask } from '../../db/repositories/task-query.repository';
 import { sumRollups, type RollupRow } from '../../db/repositories/task-metrics.repository';
 import { addHistograms, emptyHistogram, histogramQuantile } from '../../activities/metrics/duration-histogram';
@@ -27,6 +27,7 @@ import {
   type AdminTrendsQuery,
 } from '../schemas/admin.schemas';
 import type { TaskWorkflowGateway } from '../temporal/task-workflows';
+import { ClosedRollupsCache, LATE_WRITE_MARGIN_MS } from './admin-stats.cache';
 import type { Actor, TaskService } from './task.service';
 
 /** A cursor names its ordering, its direction and the row it continues from; opaque to clients (base64url JSON). */
@@ -87,7 +88,14 @@ export class AdminJobService {
       taskService: TaskService;
       config: AppConfig;
     },
-  ) {}
+  ) {
+    this.closedStats = new ClosedRollupsCache(deps.config.ADMIN_STATS_CACHE_SECONDS * 1000, (scope, from, until) =>
+      sumRollupsByTypeAndBrand(this.em(), scope, from, until),
+    );
+  }
+
+  /** Stats of every brand add up too many rollup rows to redo on each request: their older hours are cached. */
+  private readonly closedStats: ClosedRollupsCache;
 
   private em() {
     return this.deps.orm.em.fork();
@@ -224,12 +232,15 @@ export class AdminJobService {
 
   async stats(q: AdminStatsQuery) {
     const period = periodOf(q);
-    const em = this.em();
-    const hourly = period.seconds <= 48 * 3600;
-    const [rows, live] = await Promise.all([
-      sumRollups(em, q.brand_id ?? null, period.start, `task_type || '|' || brand_id`, { taskType: q.task_type, hourly }),
-      liveStatusCounts(this.em(), { brandId: q.brand_id, taskType: q.task_type }),
+    const scope = { brandId: q.brand_id, taskType: q.task_type };
+    const key = JSON.stringify([q.since ?? q.period, q.brand_id ?? null, q.task_type ?? null]);
+    // Hours that ended a while ago from the cache (exact up to its refresh), the rest of the period read now.
+    const closed = await this.closedStats.get(key, scope, hourOf(period.start), hourOf(Date.parse(period.end) - LATE_WRITE_MARGIN_MS));
+    const [recent, live] = await Promise.all([
+      sumRollupsByTypeAndBrand(this.em(), scope, closed.until, null),
+      liveStatusCounts(this.em(), scope),
     ]);
+    const rows = [...closed.rows, ...recent];
     const brandNames = new Map(live.brands.map((b) => [b.id, b.name]));
     const total = new Totals();
     const byType = new Map<string, Totals>();
