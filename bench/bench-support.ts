@@ -75,6 +75,11 @@ export function beginBench(): (msg: string) => void {
   return (msg: string) => console.log(`[bench] ${msg}`);
 }
 
+/** The variables of `names` that are set in `env`. */
+function pick(env: NodeJS.ProcessEnv, names: string[]): NodeJS.ProcessEnv {
+  return Object.fromEntries(names.filter((n) => env[n] !== undefined).map((n) => [n, env[n]]));
+}
+
 export async function startBenchStack(opts: { taskQueue: string; dbPrefix: string; log: (msg: string) => void }): Promise<{
   config: AppConfig;
   dbUrl: string;
@@ -112,6 +117,10 @@ export async function startBenchStack(opts: { taskQueue: string; dbPrefix: strin
     // A dev stack (make up) may hold the worker's metrics ports: the bench's worker serves none.
     WORKER_METRICS_PORT: '0',
     TEMPORAL_SDK_METRICS_PORT: '0',
+    // One bench user sends thousands of requests a minute: limits on (their cost is part of what is measured), never reached.
+    RATE_LIMIT_PER_HOUR: '1000000000',
+    RATE_LIMIT_PER_MINUTE: '1000000000',
+    ...pick(process.env, ['RATE_LIMIT_ENABLED', 'RATE_LIMIT_PER_HOUR', 'RATE_LIMIT_PER_MINUTE']),
   };
   const service = (name: 'api' | 'worker', script: string) => {
     const profile = process.env.BENCH_PROFILE && name === 'api' ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];

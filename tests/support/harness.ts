@@ -32,6 +32,9 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: '3',
     PROGRESS_WRITE_INTERVAL_MS: '0',
     RECONCILE_STALE_AFTER_SECONDS: '0',
+    // Tests poll the API hard with one user: only tests/api/rate-limit.test.ts asks for real limits.
+    RATE_LIMIT_PER_HOUR: '1000000',
+    RATE_LIMIT_PER_MINUTE: '1000000',
   };
   return loadConfig(env as NodeJS.ProcessEnv, overrides);
 }
