@@ -4,15 +4,18 @@ import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../api/config';
+import { createApiKey, isApiKeyRole, MAX_EXPIRES_IN_DAYS, revokeApiKeyAudited } from '../api/services/api-key.service';
 import { checkNewPassword, hashPassword, verifyPassword } from '../api/services/auth.service';
 import { signAccessToken } from '../api/services/token.service';
 import { USER_ROLES, type UserRole } from './entities/user.entity';
 import { createOrmConfig } from './mikro-orm.config';
 import { insertAudit, verifyAuditChain, type AuditActorFields, type AuditEntry } from './repositories/audit.repository';
+import { listApiKeys } from './repositories/api-key.repository';
 import { findCredentials, setPasswordHash } from './repositories/credentials.repository';
 import {
   ensureBrand,
   ensureUser,
+  findPrincipal,
   findUserByUsername,
   grantMembership,
   listBrands,
@@ -33,13 +36,19 @@ const USAGE = `usage: npm run admin -- <command> [options]
   set-password --username <u> [--password <p>]  sets the login password (read from stdin when --password is absent)
   token --username <u> [--ttl <seconds>]      prints a signed access token (default ttl 86400)
   audit-verify [--from-id <id>]               verifies the audit trail's hash chain; exit code 1 when it is broken
+  api-key create --username <u> --brand-id <id> [--role <r>] [--name <n>] [--expires-in-days <d>]
+                                              prints a new API key once (role worker|user|admin_viewer|admin, not
+                                              above the user's; the user must belong to the brand unless admin)
+  api-key list [--username <u>]               prints id, prefix, status, role, brand, owner, last use and name lines
+  api-key revoke --id <id>                    revokes a key (refused within 5 s by every API process)
   demo-brand-id                               prints the demo brand's id
   list-brands                                 prints id<TAB>name lines`;
 
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: rest,
+    allowPositionals: true,
     options: {
       name: { type: 'string' },
       username: { type: 'string' },
@@ -50,6 +59,8 @@ async function main(): Promise<void> {
       revoke: { type: 'boolean', default: false },
       password: { type: 'string' },
       'from-id': { type: 'string' },
+      id: { type: 'string' },
+      'expires-in-days': { type: 'string' },
     },
   });
   const config = loadConfig();
@@ -146,6 +157,9 @@ async function main(): Promise<void> {
         if (!result.ok) process.exitCode = 1;
         break;
       }
+      case 'api-key':
+        await apiKeyCommand(em, positionals[0], values, user);
+        break;
       case 'demo-brand-id': {
         const brand = (await listBrands(em)).find((b) => b.name === DEMO_BRAND);
         if (!brand) throw new Error('no demo brand; run seed-demo first');
@@ -161,6 +175,57 @@ async function main(): Promise<void> {
     }
   } finally {
     await orm.close(true);
+  }
+}
+
+/** `api-key create|list|revoke`: the same rules and audit rows as /api/v1/api-keys, acted by the CLI's OS user. */
+async function apiKeyCommand(
+  em: EntityManager,
+  sub: string | undefined,
+  values: { name?: string; username?: string; role?: string; id?: string; 'brand-id'?: string; 'expires-in-days'?: string },
+  user: () => Promise<{ id: number; username: string }>,
+): Promise<void> {
+  const positiveInt = (raw: string | undefined, flag: string, max = 2_147_483_647): number => {
+    const n = Number(raw);
+    if (!raw || !Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${flag} must be an integer from 1 to ${max}\n${USAGE}`);
+    return n;
+  };
+  switch (sub) {
+    case 'create': {
+      const owner = await findPrincipal(em, (await user()).id);
+      if (!owner || !owner.isActive) throw new Error(`user ${values.username} is inactive`);
+      const role = values.role ?? 'user';
+      if (!isApiKeyRole(role)) throw new Error('--role must be one of worker, user, admin_viewer, admin');
+      const brandId = positiveInt(values['brand-id'], 'brand-id');
+      const expiresInDays = values['expires-in-days'] === undefined ? null : positiveInt(values['expires-in-days'], 'expires-in-days', MAX_EXPIRES_IN_DAYS);
+      const name = (values.name ?? `cli key ${new Date().toISOString().slice(0, 10)}`).slice(0, 100);
+      const { key, view } = await createApiKey(em, owner, { name, brandId, role, expiresInDays }, cliActor());
+      // The key alone on stdout (for `KEY=$(npm run -s admin -- api-key create ...)`), the rest on stderr.
+      process.stdout.write(`${key}\n`);
+      console.error(`API key ${view.id} (prefix ${view.prefix}) for ${owner.username} on brand ${brandId} as ${role}: shown once, store it now`);
+      return;
+    }
+    case 'list': {
+      const createdById = values.username === undefined ? undefined : (await user()).id;
+      for (let skip = 0; ; skip += 500) {
+        const { rows } = await listApiKeys(em, { createdById }, { skip, limit: 500 });
+        for (const r of rows) {
+          const status = r.revoked_at ? 'revoked' : r.expires_at && r.expires_at.getTime() <= Date.now() ? 'expired' : 'active';
+          const lastUsed = r.last_used_at ? r.last_used_at.toISOString() : 'never';
+          console.log([r.id, r.prefix, status, r.role, r.brand_id, r.created_by_username, lastUsed, r.name].join('\t'));
+        }
+        if (rows.length < 500) return;
+      }
+    }
+    case 'revoke': {
+      const id = positiveInt(values.id, 'id');
+      const view = await revokeApiKeyAudited(em, id, cliActor());
+      if (!view) throw new Error(`no API key with id ${id}`);
+      console.log(`API key ${id} (prefix ${view.prefix}) is revoked; every API process refuses it within 5 seconds`);
+      return;
+    }
+    default:
+      throw new Error(`api-key needs create, list or revoke\n${USAGE}`);
   }
 }
 

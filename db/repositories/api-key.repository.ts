@@ -29,6 +29,16 @@ export interface ApiKeyRow {
   revoked_at: Date | null;
 }
 
+/** The driver may answer timestamptz as text: every timestamp leaves this module as a Date. */
+const toDate = (v: Date | string | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
+const toRow = (r: ApiKeyRow): ApiKeyRow => ({
+  ...r,
+  created_at: toDate(r.created_at)!,
+  last_used_at: toDate(r.last_used_at),
+  expires_at: toDate(r.expires_at),
+  revoked_at: toDate(r.revoked_at),
+});
+
 const ROW_COLUMNS = `k.id, k.name, k.prefix, k.brand_id, b.name as brand_name, k.role, k.created_by_id, u.username as created_by_username,
   k.created_at, k.last_used_at, k.expires_at, k.revoked_at`;
 const ROW_JOINS = `join brands b on b.id = k.brand_id join users u on u.id = k.created_by_id`;
@@ -53,7 +63,7 @@ export async function insertApiKey(em: EntityManager, key: NewApiKey): Promise<A
      select ${ROW_COLUMNS} from k ${ROW_JOINS}`,
     [key.name, key.prefix, key.keyHash, key.brandId, key.role, key.createdById, key.expiresAt],
   );
-  return rows[0]!;
+  return toRow(rows[0]!);
 }
 
 export async function findApiKeyCredential(em: EntityManager, prefix: string): Promise<ApiKeyCredential | null> {
@@ -69,14 +79,14 @@ export async function findApiKeyCredential(em: EntityManager, prefix: string): P
     brandId: r.brand_id,
     role: r.role,
     createdById: r.created_by_id,
-    expiresAt: r.expires_at,
-    revokedAt: r.revoked_at,
+    expiresAt: toDate(r.expires_at),
+    revokedAt: toDate(r.revoked_at),
   };
 }
 
 export async function findApiKey(em: EntityManager, id: number): Promise<ApiKeyRow | null> {
   const rows = await em.execute<ApiKeyRow[]>(`select ${ROW_COLUMNS} from ${ROW_FROM} where k.id = ?`, [id]);
-  return rows[0] ?? null;
+  return rows[0] ? toRow(rows[0]) : null;
 }
 
 export interface ApiKeyFilter {
@@ -92,16 +102,16 @@ export async function listApiKeys(em: EntityManager, filter: ApiKeyFilter, page:
     em.execute<ApiKeyRow[]>(`select ${ROW_COLUMNS} from ${ROW_FROM} ${where} order by k.id desc offset ? limit ?`, [...params, page.skip, page.limit]),
     em.execute<{ total: string }[]>(`select count(*) as total from api_keys k ${where}`, params),
   ]);
-  return { rows, total: Number(count[0]?.total ?? 0) };
+  return { rows: rows.map(toRow), total: Number(count[0]?.total ?? 0) };
 }
 
 /** Sets revoked_at once; null when the key was already revoked (the first revocation time stays). */
 export async function revokeApiKey(em: EntityManager, id: number): Promise<Date | null> {
-  const rows = await em.execute<{ revoked_at: Date }[]>(
+  const rows = await em.execute<{ revoked_at: Date | string }[]>(
     `update api_keys set revoked_at = clock_timestamp() where id = ? and revoked_at is null returning revoked_at`,
     [id],
   );
-  return rows[0]?.revoked_at ?? null;
+  return rows[0] ? toDate(rows[0].revoked_at) : null;
 }
 
 /**
