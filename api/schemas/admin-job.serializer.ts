@@ -1,4 +1,8 @@
+import { z } from 'zod';
 import type { AdminJobRow } from '../../db/repositories/admin-jobs.repository';
+import { TASK_PRIORITIES, TASK_STATUSES } from '../../workflows/contracts/task-types';
+import { JOB_KINDS } from './admin.schemas';
+import { cursorPage, isoTimestamp, jsonObject } from './common-responses.schemas';
 import type { AppConfig } from '../config';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -101,3 +105,51 @@ export function csvField(value: unknown): string {
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+// ---- response schemas ----
+
+/** What `serializeAdminJob` returns (brand and user names null when the row outlived them). */
+export const adminJobResponse = z.strictObject({
+  id: z.number().int(),
+  task_id: z.string(),
+  kind: z.enum(JOB_KINDS),
+  task_type: z.string(),
+  status: z.enum(TASK_STATUSES),
+  priority: z.enum(TASK_PRIORITIES),
+  brand: z.strictObject({ id: z.number().int(), name: z.string().nullable() }),
+  user: z.strictObject({ id: z.number().int(), username: z.string().nullable() }),
+  description: z.string(),
+  context_data: jsonObject,
+  created_at: isoTimestamp,
+  updated_at: isoTimestamp,
+  started_at: isoTimestamp.nullable(),
+  completed_at: isoTimestamp.nullable(),
+  duration_seconds: z.number().nullable(),
+  retry_count: z.number().int(),
+  max_retries: z.number().int(),
+  progress_percentage: z.number(),
+  error_message: z.string().nullable(),
+  schedule_id: z.string().nullable(),
+  run_id: z.string().nullable(),
+  temporal_url: z.string(),
+}).meta({ id: 'AdminJob' });
+export const adminJobPageResponse = cursorPage(adminJobResponse);
+
+/** What `serializeFailedJob` returns: the job with its failure, attempts and last input. */
+export const failedJobResponse = adminJobResponse.extend({
+  error: z.strictObject({
+    message: z.string().nullable(),
+    type: z.string().nullable(),
+    stack_trace: z.string().nullable(),
+    causes: z.array(z.unknown()),
+  }),
+  attempts: z.number().int(),
+  last_input: jsonObject,
+}).meta({ id: 'FailedJob' });
+export const failedJobPageResponse = cursorPage(failedJobResponse);
+
+/** GET /admin/jobs/{id}/: the job with its Temporal history summary and its audit rows. */
+export const adminJobDetailResponse = failedJobResponse.extend({
+  history: z.unknown(),
+  audit: z.array(jsonObject),
+});

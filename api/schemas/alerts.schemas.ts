@@ -11,6 +11,7 @@ import {
 } from '../../workflows/contracts/alerts';
 import { TASK_PRIORITIES } from '../../workflows/contracts/task-types';
 import { AppError, ErrorCode } from '../errors';
+import { brandRef, drfPage, isoTimestamp, jsonObject, userRef } from './common-responses.schemas';
 import { bool, choices, commaList, int, isoInstant, priority, taskType } from './tasks.schemas';
 import { toFieldErrors } from './zod-errors';
 
@@ -281,3 +282,95 @@ export const alertHistoryQuery = z
 export type AlertHistoryQuery = z.infer<typeof alertHistoryQuery>;
 
 export const testAlertBody = z.object({ force: z.boolean({ error: 'Must be true or false' }).optional() }).strict();
+
+// ---- response schemas ----
+
+/** A channel as answered: secrets never leave the server (a webhook says whether it has one, Slack shows its origin). */
+export const publicChannelResponse = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('webhook'), url: z.string(), has_secret: z.boolean() }),
+  z.strictObject({ type: z.literal('email'), to: z.array(z.string()), subject: z.string().nullable() }),
+  z.strictObject({ type: z.literal('slack'), webhook_url: z.string() }),
+]);
+
+/** What `serializeAlertRule` returns (brand null: a platform-wide rule). */
+export const alertRuleResponse = z.strictObject({
+  id: z.number().int(),
+  name: z.string(),
+  description: z.string(),
+  brand: brandRef.nullable(),
+  created_by: userRef,
+  metric_field: z.enum(ALERT_METRIC_FIELDS),
+  aggregation: z.enum(ALERT_AGGREGATIONS).nullable(),
+  condition: z.enum(ALERT_CONDITIONS),
+  threshold: z.number(),
+  window_minutes: z.number().int(),
+  min_samples: z.number().int(),
+  scope_task_type: z.string().nullable(),
+  scope_priority: z.enum(TASK_PRIORITIES).nullable(),
+  cooldown_minutes: z.number().int(),
+  channels: z.array(publicChannelResponse),
+  is_active: z.boolean(),
+  state: z.enum(['ok', 'firing']),
+  last_value: z.number().nullable(),
+  last_samples: z.number().int().nullable(),
+  last_evaluated_at: isoTimestamp.nullable(),
+  firing_since: isoTimestamp.nullable(),
+  last_triggered_at: isoTimestamp.nullable(),
+  cooldown_until: isoTimestamp.nullable(),
+  created_at: isoTimestamp,
+  updated_at: isoTimestamp,
+}).meta({ id: 'AlertRule' });
+export const alertRulePageResponse = drfPage(alertRuleResponse);
+
+/** active/: the rule, the value that fired, since when, and whether its channels were notified. */
+export const activeAlertResponse = alertRuleResponse.extend({
+  fired_value: z.number().nullable(),
+  since: isoTimestamp.nullable(),
+  notified: z.boolean(),
+  event_id: z.number().int().nullable(),
+}).meta({ id: 'ActiveAlert' });
+export const activeAlertPageResponse = drfPage(activeAlertResponse);
+
+const deliveryStatus = z.enum(['pending', 'delivered', 'failed']);
+
+/** What `serializeAlertEvent` returns: a firing, resolution or test, with its deliveries. */
+export const alertEventResponse = z.strictObject({
+  id: z.number().int(),
+  rule: z.strictObject({ id: z.number().int(), name: z.string() }),
+  kind: z.enum(ALERT_EVENT_KINDS),
+  value: z.number().nullable(),
+  threshold: z.number(),
+  samples: z.number().int().nullable(),
+  occurred_at: isoTimestamp,
+  payload: jsonObject,
+  delivery_workflow_id: z.string().nullable(),
+  delivery_summary: z.array(
+    z.strictObject({
+      channel_index: z.number().int(),
+      channel: z.string(),
+      target: z.string(),
+      attempts: z.number().int(),
+      status: deliveryStatus,
+      delivered_at: isoTimestamp.nullable(),
+    }),
+  ),
+  deliveries: z.array(
+    z.strictObject({
+      id: z.number().int(),
+      channel: z.string(),
+      channel_index: z.number().int(),
+      target: z.string(),
+      attempt: z.number().int(),
+      status: deliveryStatus,
+      response_status: z.number().int().nullable(),
+      error: z.string().nullable(),
+      idempotency_key: z.string(),
+      created_at: isoTimestamp,
+      delivered_at: isoTimestamp.nullable(),
+    }),
+  ),
+}).meta({ id: 'AlertEvent' });
+export const alertEventPageResponse = drfPage(alertEventResponse);
+
+/** `{id}/test/`: the test event and, once every channel has one, the outcome. */
+export const alertTestResponse = z.strictObject({ event: alertEventResponse, outcome: z.unknown() });

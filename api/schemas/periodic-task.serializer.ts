@@ -1,4 +1,8 @@
+import { z } from 'zod';
 import type { PeriodicRunCounts, PeriodicTaskRow } from '../../db/repositories/periodic-task.repository';
+import { LAST_RUN_STATUSES } from '../../workflows/contracts/schedules';
+import { TASK_PRIORITIES } from '../../workflows/contracts/task-types';
+import { brandRef, drfPage, isoTimestamp, jsonObject, userRef } from './common-responses.schemas';
 import type { ScheduleSnapshot } from '../temporal/schedules';
 import { describeCron, normalizeCron } from '../services/cron.service';
 
@@ -134,3 +138,81 @@ function cronJobTiming(row: PeriodicTaskRow) {
     day_of_month: row.frequency === 'monthly' ? Number(dom) : null,
   };
 }
+
+// ---- response schemas ----
+
+const scheduleBlockResponse = {
+  cron_expression: z.string(),
+  cron_description: z.strictObject({ en: z.string(), fr: z.string() }).nullable(),
+  timezone: z.string(),
+  start_at: isoTimestamp.nullable(),
+  end_at: isoTimestamp.nullable(),
+  overlap_policy: z.string(),
+  catchup_window_seconds: z.number().int(),
+  jitter_seconds: z.number().int(),
+  calendars: z.array(z.number().int()),
+  is_active: z.boolean(),
+  paused_note: z.string().nullable(),
+  next_run_at: isoTimestamp.nullable(),
+  last_run_at: isoTimestamp.nullable(),
+  last_run_status: z.enum(LAST_RUN_STATUSES).nullable(),
+  last_task_id: z.string().nullable(),
+  total_runs: z.number().int(),
+  success_count: z.number().int(),
+  failure_count: z.number().int(),
+  missed_count: z.number().int(),
+  running_count: z.number().int(),
+  success_rate: z.number().nullable().describe('Percent of finished firings that succeeded; null before any finished'),
+  brand: brandRef,
+  created_by: userRef,
+  created_at: isoTimestamp,
+  updated_at: isoTimestamp,
+  temporal: z.strictObject({ namespace: z.string(), schedule_id: z.string(), ui_url: z.string() }),
+  next_runs: z.array(z.string()),
+  /** Detail views only: what the Temporal Schedule itself says. */
+  schedule_info: z
+    .strictObject({
+      paused: z.boolean(),
+      note: z.string().nullable(),
+      actions_taken: z.number().int(),
+      skipped_overlap: z.number().int(),
+      missed_catchup_window: z.number().int(),
+      running: z.array(z.string()),
+      recent_runs: z.array(z.strictObject({ task_id: z.string(), scheduled_at: isoTimestamp, started_at: isoTimestamp })),
+    })
+    .optional(),
+};
+
+/** What `serializePeriodicTask` returns. */
+export const periodicTaskResponse = z.strictObject({
+  id: z.number().int(),
+  schedule_id: z.string(),
+  name: z.string(),
+  base_task: z.strictObject({ id: z.number().int(), task_id: z.string().nullable() }).nullable(),
+  task_type: z.string(),
+  priority: z.enum(TASK_PRIORITIES),
+  description: z.string(),
+  context_data: jsonObject,
+  max_retries: z.number().int(),
+  timeout_minutes: z.number().nullable(),
+  ...scheduleBlockResponse,
+}).meta({ id: 'PeriodicTask' });
+export const periodicTaskPageResponse = drfPage(periodicTaskResponse);
+
+/** What `serializeCronJob` returns. */
+export const cronJobResponse = z.strictObject({
+  id: z.number().int(),
+  schedule_id: z.string(),
+  name: z.string(),
+  frequency: z.string().nullable(),
+  task_type: z.string().nullable(),
+  workflow_type: z.string(),
+  time: z.string().nullable(),
+  day_of_week: z.number().int().nullable(),
+  day_of_month: z.number().int().nullable(),
+  description: z.string(),
+  priority: z.enum(TASK_PRIORITIES),
+  config: jsonObject,
+  ...scheduleBlockResponse,
+}).meta({ id: 'CronJob' });
+export const cronJobPageResponse = drfPage(cronJobResponse);

@@ -1,4 +1,8 @@
+import { z } from 'zod';
 import type { JobRow } from '../../db/repositories/persistent-job-query.repository';
+import { TASK_STATUSES } from '../../workflows/contracts/task-types';
+import { drfPage, isoTimestamp, jsonObject } from './common-responses.schemas';
+import { taskResponse } from './task.serializer';
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
@@ -45,3 +49,36 @@ export function jobSummary(job: JobRow) {
     estimated_completion: iso(job.estimated_completion),
   };
 }
+
+// ---- response schemas ----
+
+/** What `serializeJob` returns: `base_task` is the task JSON, or `{id: null, task_id}` when the task is gone. */
+export const persistentJobResponse = z.strictObject({
+  id: z.number().int(),
+  base_task: z.union([taskResponse, z.strictObject({ id: z.null(), task_id: z.string() })]),
+  job_type: z.string(),
+  job_data: jsonObject,
+  status: z.enum(TASK_STATUSES),
+  current_step: z.string().nullable(),
+  steps: z.array(z.string()),
+  total_steps: z.number().int(),
+  progress_percentage: z.number(),
+  items_done: z.number().int(),
+  items_total: z.number().int().nullable(),
+  can_resume: z.boolean(),
+  checkpoints_count: z.number().int(),
+  last_checkpoint: z.strictObject({ id: z.number().int(), items_done: z.number().int().nullable() }).nullable(),
+  estimated_completion: isoTimestamp.nullable(),
+  throughput_per_second: z.number().nullable(),
+  auto_resume: z.boolean(),
+  generation: z.number().int(),
+  settings: jsonObject,
+  error_message: z.string().nullable(),
+  created_at: isoTimestamp,
+  updated_at: isoTimestamp,
+  started_at: isoTimestamp.nullable(),
+  paused_at: isoTimestamp.nullable(),
+  completed_at: isoTimestamp.nullable(),
+}).meta({ id: 'PersistentJob' });
+
+export const persistentJobPageResponse = drfPage(persistentJobResponse);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { drfPage, isoTimestamp, jsonObject } from './common-responses.schemas';
 import { bool, choices, int, isoInstant } from './tasks.schemas';
 
 /**
@@ -176,3 +177,42 @@ export const listWorkersQuery = z
 export type ListWorkersQuery = z.infer<typeof listWorkersQuery>;
 
 export const workersOverviewQuery = z.object({ stale_limit: int.pipe(z.number().min(0).max(200)).optional() }).strict();
+
+// ---- response schemas ----
+
+/** What `serializeWorker` returns. */
+export const workerResponse = z.strictObject({
+  id: z.number().int(),
+  worker_id: z.string(),
+  host: z.string(),
+  pid: z.number().int().nullable(),
+  sdk: z.string(),
+  source: z.enum(['self', 'manual']),
+  version: z.string().nullable(),
+  build_id: z.string().nullable(),
+  task_queues: z.array(z.string()),
+  queue_name: z.string(),
+  status: z.string(),
+  is_online: z.boolean(),
+  offline_reason: z.enum(['stopped', 'heartbeat_timeout', 'not_polling']).nullable(),
+  active_tasks: z.number().int(),
+  max_concurrency: z.number().int().nullable(),
+  load: z.number().nullable(),
+  memory_mb: z.number().nullable(),
+  cpu_percent: z.number().nullable(),
+  heartbeat_interval_seconds: z.number().nullable(),
+  offline_after_seconds: z.number(),
+  last_heartbeat_at: isoTimestamp,
+  seconds_since_heartbeat: z.number().min(0),
+  temporal: z.strictObject({
+    /** null: Temporal could not be asked about this worker's task queues. */
+    polling: z.boolean().nullable(),
+    last_poll_at: z.string().nullable(),
+  }),
+  started_at: isoTimestamp,
+  stopped_at: isoTimestamp.nullable(),
+  metadata: jsonObject,
+  created_at: isoTimestamp,
+  updated_at: isoTimestamp,
+}).meta({ id: 'Worker' });
+export const workerPageResponse = drfPage(workerResponse);
