@@ -4,7 +4,15 @@ import type { AppConfig } from '../config';
 import type { AppState } from '../middleware/state';
 import type { ApiDocs } from '../openapi/api-docs';
 import { adminAlertHistoryQuery, globalAlertRuleBody } from '../schemas/admin-alerts.schemas';
-import { alertRulePatch, listActiveAlertsQuery, listAlertRulesQuery, parseAlertInput, testAlertBody } from '../schemas/alerts.schemas';
+import {
+  alertRulePageResponse,
+  alertRulePatch,
+  alertRuleResponse,
+  listActiveAlertsQuery,
+  listAlertRulesQuery,
+  parseAlertInput,
+  testAlertBody,
+} from '../schemas/alerts.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
 import {
   cooldownUntil,
@@ -109,7 +117,7 @@ export function adminAlertRoutes(service: AlertService, config: AppConfig): Admi
       tags: TAGS,
       query: listAlertRulesQuery,
       roles: READ,
-      responses: { 200: 'A page `{count, next, previous, results}`', 400: 'Invalid filter', 403: 'Not an administrator' },
+      responses: { 200: { description: 'A page `{count, next, previous, results}`', schema: alertRulePageResponse }, 400: 'Invalid filter', 403: 'Not an administrator' },
     });
 
     router.post(both(BASE), async (ctx) => {
@@ -128,7 +136,7 @@ export function adminAlertRoutes(service: AlertService, config: AppConfig): Admi
       tags: TAGS,
       body: ruleBody,
       roles: WRITE,
-      responses: { 201: 'The rule', 400: 'Invalid definition', 403: 'Not an administrator, or read-only' },
+      responses: { 201: { description: 'The rule', schema: alertRuleResponse }, 400: 'Invalid definition', 403: 'Not an administrator, or read-only' },
     });
 
     router.get(both(`${BASE}/:id`), async (ctx) => {
@@ -140,7 +148,7 @@ export function adminAlertRoutes(service: AlertService, config: AppConfig): Admi
       summary: 'One platform-wide rule with its state, last value and cooldown',
       tags: TAGS,
       roles: READ,
-      responses: { 200: 'The rule', 403: 'Not an administrator', 404: 'No such platform-wide rule' },
+      responses: { 200: { description: 'The rule', schema: alertRuleResponse }, 403: 'Not an administrator', 404: 'No such platform-wide rule' },
     });
 
     router.patch(both(`${BASE}/:id`), async (ctx) => {
@@ -153,7 +161,12 @@ export function adminAlertRoutes(service: AlertService, config: AppConfig): Admi
       tags: TAGS,
       body: alertRulePatch,
       roles: WRITE,
-      responses: { 200: 'The rule', 400: 'Invalid definition', 403: 'Not an administrator, or read-only', 404: 'No such platform-wide rule' },
+      responses: {
+        200: { description: 'The rule', schema: alertRuleResponse },
+        400: 'Invalid definition',
+        403: 'Not an administrator, or read-only',
+        404: 'No such platform-wide rule',
+      },
     });
 
     router.delete(both(`${BASE}/:id`), async (ctx) => {

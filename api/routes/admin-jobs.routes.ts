@@ -3,7 +3,16 @@ import type Router from '@koa/router';
 import type { AppConfig } from '../config';
 import type { AppState } from '../middleware/state';
 import type { ApiDocs } from '../openapi/api-docs';
-import { csvField, EXPORT_COLUMNS, exportRecord, serializeAdminJob, serializeFailedJob } from '../schemas/admin-job.serializer';
+import {
+  adminJobDetailResponse,
+  adminJobPageResponse,
+  csvField,
+  EXPORT_COLUMNS,
+  exportRecord,
+  failedJobPageResponse,
+  serializeAdminJob,
+  serializeFailedJob,
+} from '../schemas/admin-job.serializer';
 import {
   adminDeleteBody,
   adminJobsExportQuery,
@@ -62,7 +71,11 @@ export function adminJobRoutes(service: AdminJobService, config: AppConfig): Adm
       tags: ['admin jobs'],
       query: adminJobsQuery,
       roles: READ,
-      responses: { 200: 'A page `{next, previous, count?, results}`', 400: 'Invalid filter or cursor', 403: 'Not an administrator' },
+      responses: {
+        200: { description: 'A page `{next, previous, count?, results}`', schema: adminJobPageResponse },
+        400: 'Invalid filter or cursor',
+        403: 'Not an administrator',
+      },
     });
 
     router.get(both('/admin/jobs/failed'), async (ctx) => {
@@ -77,7 +90,7 @@ export function adminJobRoutes(service: AdminJobService, config: AppConfig): Adm
       tags: ['admin jobs'],
       query: adminJobsQuery,
       roles: READ,
-      responses: { 200: 'A page of failed jobs', 400: 'Invalid filter or cursor', 403: 'Not an administrator' },
+      responses: { 200: { description: 'A page of failed jobs', schema: failedJobPageResponse }, 400: 'Invalid filter or cursor', 403: 'Not an administrator' },
     });
 
     router.get(both('/admin/jobs/stats'), async (ctx) => {
@@ -139,7 +152,7 @@ export function adminJobRoutes(service: AdminJobService, config: AppConfig): Adm
       summary: 'One job (id or task_id) with its Temporal execution history summary and its audit rows',
       tags: ['admin jobs'],
       roles: READ,
-      responses: { 200: 'The job', 403: 'Not an administrator', 404: 'No such job (TASK_NOT_FOUND)' },
+      responses: { 200: { description: 'The job', schema: adminJobDetailResponse }, 403: 'Not an administrator', 404: 'No such job (TASK_NOT_FOUND)' },
     });
 
     router.post(both('/admin/jobs/:id/retry'), async (ctx) => {

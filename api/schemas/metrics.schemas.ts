@@ -122,6 +122,8 @@ const listShape = z
   })
   .strict();
 export type ListMetricsQuery = z.infer<typeof listShape> & Record<string, unknown>;
+/** The list's query schema, for the API document (the route parses through parseListMetricsQuery). */
+export const listMetricsQuery = listShape;
 
 /** `?foo__gte=1` on a field that is not a metric is METRIC_FIELD_INVALID; other unknown parameters are VALIDATION_ERROR. */
 export function parseListMetricsQuery(query: Record<string, unknown>, parse: (s: typeof listShape, q: unknown) => ListMetricsQuery): ListMetricsQuery {

@@ -110,3 +110,13 @@ export const patchCheckpointBody = z
   .strict()
   .refine((b) => Object.keys(b).length > 0, { message: 'Provide at least one of step, items_done, state, is_milestone' });
 export type PatchCheckpointBody = z.infer<typeof patchCheckpointBody>;
+
+/** GET checkpoints/: the brand's checkpoints, of one job or one step; DRF pages (page_size above 500 reads as 500). */
+export const listCheckpointsQuery = z
+  .object({
+    job: z.string().regex(/^\d{1,9}$/, 'Must be a job id').transform(Number).optional(),
+    step: z.string().min(1).max(64).optional(),
+    page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+    page_size: z.coerce.number().int().min(1).max(10_000).default(25),
+  })
+  .strict();

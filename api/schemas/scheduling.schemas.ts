@@ -12,3 +12,6 @@ export const validateCronBody = z
   })
   .strict();
 export type ValidateCronBody = z.infer<typeof validateCronBody>;
+
+/** GET timezone-info/: the IANA name is checked by the service (TIMEZONE_INVALID, also when missing). */
+export const timezoneInfoQuery = z.object({ timezone: z.string().max(64).optional() }).strict();
