@@ -21,8 +21,59 @@ function isDatabaseUnavailable(err: unknown): boolean {
   return code === 'ECONNREFUSED' || code === '57P01' || code === '53300' || code === 'ETIMEDOUT';
 }
 
+/** Paths outside /api/v1/ that belong to the public API of seed 003 and answer errors in its envelope. */
+const V1_ROOT_PATHS = new Set(['/health', '/ready', '/info', '/workers/status']);
+
+/** The public API v1 (seed 003): `/api/v1/...`, its root endpoints and its WebSockets render errors in the v1 envelope. */
+export function usesV1Envelope(path: string): boolean {
+  return (
+    path === '/api/v1' ||
+    path.startsWith('/api/v1/') ||
+    path === '/ws' ||
+    path.startsWith('/ws/') ||
+    V1_ROOT_PATHS.has(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path)
+  );
+}
+
+/** The error codes of seed 003. */
+export type V1ErrorCode = 'INVALID_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT' | 'RATE_LIMITED' | 'INTERNAL_ERROR' | 'SERVICE_UNAVAILABLE';
+
+const V1_CODE_BY_STATUS: Readonly<Record<number, V1ErrorCode>> = {
+  400: 'INVALID_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
 /**
- * Renders every error in the seeds' format: `{detail, error_code, ...}` (plus `field_errors` for validation).
+ * Our precise codes whose status has no place in seed 003's list: a reused idempotency key (422 on /tasks/) is a
+ * resource conflict there; any other 422 is an invalid request.
+ */
+const V1_STATUS_OF_CODE: Partial<Record<ErrorCode, number>> = { [ErrorCode.IDEMPOTENCY_KEY_REUSED]: 409 };
+
+/**
+ * Seed 003's code and status for one of our errors. Statuses the seed lists keep their code (409 covers
+ * INVALID_STATUS_TRANSITION, MAX_RETRIES_EXCEEDED, INVALID_OPERATION…; 404 every *_NOT_FOUND); other 4xx (405, 406, 413,
+ * 415) keep their status as INVALID_REQUEST. `details` keeps our precise code (`error_code`) and everything the /tasks/
+ * format carries; a validation error also names its first field and reason, as in the seed's example.
+ */
+export function toV1Error(e: AppError): { status: number; code: V1ErrorCode; details: Record<string, unknown> } {
+  const mapped = V1_STATUS_OF_CODE[e.code] ?? e.status;
+  const status = mapped === 422 ? 400 : mapped;
+  const code: V1ErrorCode = V1_CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'INVALID_REQUEST');
+  const details: Record<string, unknown> = { error_code: e.code, ...e.extra };
+  const fieldErrors = e.extra.field_errors as Record<string, string[]> | undefined;
+  const first = fieldErrors ? Object.entries(fieldErrors)[0] : undefined;
+  if (first) Object.assign(details, { field: first[0], reason: first[1][0] ?? e.detail });
+  return { status, code, details };
+}
+
+/**
+ * Renders every error in the seeds' formats: `{detail, error_code, ...}` (plus `field_errors` for validation), and
+ * under the public API v1 `{status: "error", error: {code, message, details}, timestamp}` (see usesV1Envelope).
  * Unknown errors are logged with the request id and answered 500 without internals.
  */
 export function errorHandler(logger: Logger): Koa.Middleware<AppState> {
@@ -41,8 +92,14 @@ export function errorHandler(logger: Logger): Koa.Middleware<AppState> {
         logger.error({ err, request_id: ctx.state.requestId, method: ctx.method, path: ctx.path }, 'unhandled error');
       }
       const e = appError ?? new AppError(ErrorCode.INTERNAL_ERROR, 500, 'Internal server error', { request_id: ctx.state.requestId });
-      ctx.status = e.status;
-      ctx.body = { detail: e.detail, error_code: e.code, ...e.extra };
+      if (usesV1Envelope(ctx.path)) {
+        const v1 = toV1Error(e);
+        ctx.status = v1.status;
+        ctx.body = { status: 'error', error: { code: v1.code, message: e.detail, details: v1.details }, timestamp: new Date().toISOString() };
+      } else {
+        ctx.status = e.status;
+        ctx.body = { detail: e.detail, error_code: e.code, ...e.extra };
+      }
       if (e.status === 401) ctx.set('WWW-Authenticate', 'Bearer');
       if (e.status === 503) ctx.set('Retry-After', '5');
     }

@@ -15,6 +15,7 @@ import {
   type TaskMetricsRow,
 } from '../../db/repositories/task-metrics.repository';
 import { findTask } from '../../db/repositories/task-query.repository';
+import { streamTaskAnalytics, taskStatusCounts, type TaskAnalyticsFilter, type TaskAnalyticsRow } from '../../db/repositories/task-analytics.repository';
 import { TASK_PRIORITIES } from '../../workflows/contracts/task-types';
 import type { AppConfig } from '../config';
 import { AppError, ErrorCode } from '../errors';
@@ -31,6 +32,13 @@ import type { Actor } from './task.service';
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+const DAY_MS = 86_400_000;
+/** Rows per query of the v1 export stream. */
+const EXPORT_BATCH_SIZE = 1000;
+
+/** The daily metrics of the public API v1 trends. */
+export const V1_TREND_METRICS = ['completion_rate', 'avg_duration', 'error_rate'] as const;
+export type V1TrendMetric = (typeof V1_TREND_METRICS)[number];
 
 /** A metrics row as seed 000/001 show it (`metrics` of a task, and the items of `/tasks/monitoring/metrics/`). */
 export function serializeMetrics(m: TaskMetricsRow) {
@@ -298,6 +306,59 @@ export class MetricsService {
       since,
       task_types: Object.fromEntries(rows.map((r) => [r.key, figures(aggregate([r]))])),
     };
+  }
+
+  /**
+   * The public API v1 dashboard of a brand (seed 003). Task counts are live (the mirror, now): total, completed, failed,
+   * and pending = waiting, running or paused (cancelled tasks count in the total only); completion_rate = completed /
+   * total. average_duration is the mean measured execution time, in seconds, of every finished task that ran an activity
+   * (the daily rollups, all time).
+   */
+  async v1Summary(brandId: number) {
+    const em = this.em();
+    const [counts, rollups] = await Promise.all([taskStatusCounts(em, brandId), sumRollups(em, brandId, new Date(0).toISOString(), `'all'`)]);
+    const n = (status: string) => counts[status] ?? 0;
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const measured = aggregate(rollups);
+    return {
+      total_tasks: total,
+      completed_tasks: n('completed'),
+      failed_tasks: n('failed'),
+      pending_tasks: n('pending') + n('running') + n('paused'),
+      completion_rate: total ? round(n('completed') / total, 4) : 0,
+      average_duration: measured.tasks ? round(measured.exec_ms_sum / measured.tasks / 1000, 3) : 0,
+    };
+  }
+
+  /**
+   * One value per UTC day over the last `days` days (today included, oldest first), from the daily rollups of the tasks
+   * that finished that day after running an activity: error_rate = failed / finished, completion_rate = 1 - error_rate
+   * (finished without failing), avg_duration = mean measured execution time in seconds. A day without finished tasks
+   * has `value: null` and `tasks: 0`.
+   */
+  async v1DailyTrend(brandId: number, days: number, metric: V1TrendMetric) {
+    const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+    const first = today - (days - 1) * DAY_MS;
+    const rows = await sumRollups(this.em(), brandId, new Date(first).toISOString(), `to_char(date_trunc('day', bucket, 'UTC') at time zone 'UTC', 'YYYY-MM-DD')`);
+    const byDay = new Map(rows.map((r) => [String(r.key), r]));
+    const series = Array.from({ length: days }, (_, i) => {
+      const date = new Date(first + i * DAY_MS).toISOString().slice(0, 10);
+      const r = byDay.get(date);
+      const tasks = r?.tasks ?? 0;
+      let value: number | null = null;
+      if (r && tasks > 0) {
+        if (metric === 'error_rate') value = round(r.failed / tasks, 4);
+        else if (metric === 'completion_rate') value = round((tasks - r.failed) / tasks, 4);
+        else value = round(r.exec_ms_sum / tasks / 1000, 3);
+      }
+      return { date, value, tasks };
+    });
+    return { metric, days, unit: metric === 'avg_duration' ? ('seconds' as const) : ('ratio' as const), series };
+  }
+
+  /** The brand's tasks with what was measured of them, newest first, streamed in keyset batches (see streamTaskAnalytics). */
+  exportRows(brandId: number, filter: TaskAnalyticsFilter): AsyncGenerator<TaskAnalyticsRow> {
+    return streamTaskAnalytics(this.em(), brandId, filter, EXPORT_BATCH_SIZE);
   }
 
   private async audit(actor: Actor, action: string, id: number, details: Record<string, unknown>): Promise<void> {

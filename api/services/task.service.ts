@@ -45,6 +45,17 @@ import {
 import { parseOrThrow } from '../schemas/zod-errors';
 import type { TaskWorkflowGateway } from '../temporal/task-workflows';
 
+/** What the public API's task list filters and sorts by (see TaskService.search). */
+export interface TaskSearch {
+  statuses?: readonly string[];
+  priorities?: readonly string[];
+  workerId?: string;
+  sort: 'created_at' | 'updated_at' | 'duration';
+  order: 'asc' | 'desc';
+  skip: number;
+  limit: number;
+}
+
 export interface Actor {
   userId: number;
   username: string;
@@ -115,6 +126,21 @@ export class TaskService {
     const pageSize = Math.min(query.page_size ?? this.deps.config.PAGE_SIZE_DEFAULT, this.deps.config.PAGE_SIZE_MAX);
     const { count, rows } = await listTasks(this.em(), filter, orderBy, pageSize, (query.page - 1) * pageSize);
     return { count, rows, page: query.page, pageSize };
+  }
+
+  /**
+   * The public API v1 list (seed 003): offset window, statuses, stored priorities, the worker of the latest activity
+   * (index tasks_brand_worker_idx), one sort key. created_at and updated_at are never null, so their order matches the
+   * brand indexes; unfinished tasks (no duration) sort last either way.
+   */
+  async search(brandId: number, q: TaskSearch): Promise<{ count: number; rows: TaskRow[] }> {
+    const filter = new TaskFilter(brandId);
+    if (q.statuses) filter.in('t.status', q.statuses);
+    if (q.priorities) filter.in('t.priority', q.priorities);
+    if (q.workerId !== undefined) filter.add('t.worker_id = ?', q.workerId);
+    const orderBy =
+      q.sort === 'duration' ? `t.duration_ms ${q.order} nulls last, t.id ${q.order}` : `t.${q.sort} ${q.order}, t.id ${q.order}`;
+    return listTasks(this.em(), filter, orderBy, q.limit, q.skip);
   }
 
   async get(brandId: number, idOrTaskId: string): Promise<TaskRow> {
@@ -210,7 +236,8 @@ export class TaskService {
     return { task, replayed: replayed || started.alreadyExisted };
   }
 
-  async update(actor: Actor, idOrTaskId: string, body: TaskUpdateBody): Promise<TaskRow> {
+  /** `name` is a label of the mirror only (the workflow never reads it), changed under the same pending-only rule. */
+  async update(actor: Actor, idOrTaskId: string, body: TaskUpdateBody & { name?: string }): Promise<TaskRow> {
     const em = this.em();
     const task = await this.get(actor.brandId, idOrTaskId);
     const notEditable = (status: string) =>
@@ -243,6 +270,7 @@ export class TaskService {
       priorityLevel: body.priority ? PRIORITY_LEVEL[body.priority] : undefined,
       description: body.description,
       contextData,
+      name: body.name,
     });
     return this.get(actor.brandId, task.task_id);
   }

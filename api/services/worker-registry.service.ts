@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { auditActor, insertAudit } from '../../db/repositories/audit.repository';
 import {
   findWorker,
+  heartbeatWorkerLoad,
   listWorkers,
   lockWorker,
   registeredWorkerIds,
@@ -108,6 +109,16 @@ export class WorkerRegistryService {
     return { count, views: rows.map((r) => this.view(r, descriptions)), page: q.page, pageSize };
   }
 
+  /** The public API v1 list: online or not, an offset window; online workers first, then the latest heartbeat. */
+  async search(q: { online?: boolean; skip: number; limit: number }): Promise<{ count: number; views: WorkerView[] }> {
+    const em = this.em();
+    const { liveness, descriptions } = await this.read(em);
+    const filter = new WorkerFilter();
+    if (q.online !== undefined) filter.add(q.online ? 'o.is_online' : 'not o.is_online');
+    const { count, rows } = await listWorkers(em, liveness, filter, 'o.is_online desc, o.last_heartbeat_at desc, o.id desc', q.limit, q.skip);
+    return { count, views: rows.map((r) => this.view(r, descriptions)) };
+  }
+
   async get(idOrWorkerId: string): Promise<WorkerView> {
     const em = this.em();
     const { liveness, descriptions } = await this.read(em);
@@ -186,6 +197,54 @@ export class WorkerRegistryService {
       return r;
     });
     return { view: await this.get(String(id)), created: !existed };
+  }
+
+  /**
+   * The public API v1 heartbeat of an external worker: status and load only. The first beat of a worker_id registers it
+   * (audited, with defaults for what the beat does not say: host `unknown`, sdk `other`, the platform task queue); later
+   * beats update status and load and keep the rest (a registration made through /tasks/monitoring/workers/ keeps its
+   * host, queues and metadata). Beats are not audited: one every few seconds would drown the trail. A self-registered
+   * TypeScript worker reports for itself: 409.
+   */
+  async heartbeat(
+    caller: Omit<Actor, 'brandId' | 'brandName'>,
+    beat: { worker_id: string; status: string; active_tasks: number; max_concurrency: number },
+  ): Promise<{ view: WorkerView; created: boolean }> {
+    const report = { status: beat.status, active_tasks: beat.active_tasks, max_concurrency: beat.max_concurrency, load: ratio(beat.active_tasks, beat.max_concurrency) };
+    const { id, created } = await this.em().transactional(async (tx) => {
+      const current = await lockWorker(tx, beat.worker_id, true);
+      if (current && current.source === 'self' && !current.deleted) throw selfRegistered();
+      if (current && !current.deleted) {
+        await heartbeatWorkerLoad(tx, current.id, report);
+        return { id: current.id, created: false };
+      }
+      const queue = this.deps.config.TEMPORAL_TASK_QUEUE;
+      const r = await upsertWorker(tx, 'manual', {
+        worker_id: beat.worker_id,
+        host: 'unknown',
+        pid: null,
+        task_queues: [queue],
+        queue_name: queue,
+        version: null,
+        build_id: null,
+        sdk: 'other',
+        heartbeat_interval_seconds: null,
+        started_at: null,
+        ...report,
+        memory_mb: null,
+        cpu_percent: null,
+        metadata: {},
+      });
+      await insertAudit(tx, {
+        ...auditActor({ ...caller, brandId: null }),
+        action: 'worker.register',
+        targetType: 'worker',
+        targetId: String(r.id),
+        details: { worker_id: beat.worker_id, via: 'heartbeat', status: beat.status, active_tasks: beat.active_tasks, max_concurrency: beat.max_concurrency },
+      });
+      return { id: r.id, created: true };
+    });
+    return { view: await this.get(String(id)), created };
   }
 
   /** PUT: replaces a manual registration (worker_id cannot change); counts as a heartbeat. */

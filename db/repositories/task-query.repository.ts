@@ -197,10 +197,14 @@ export async function softDeleteTask(
 export async function updateEditableFields(
   em: EntityManager,
   taskId: string,
-  fields: { priority?: string; priorityLevel?: number; description?: string; contextData?: Record<string, unknown> },
+  fields: { priority?: string; priorityLevel?: number; description?: string; contextData?: Record<string, unknown>; name?: string },
 ): Promise<void> {
   const sets: string[] = [];
   const params: unknown[] = [];
+  if (fields.name !== undefined) {
+    sets.push('name = ?');
+    params.push(fields.name);
+  }
   if (fields.priority !== undefined) {
     sets.push('priority = ?', 'priority_level = ?');
     params.push(fields.priority, fields.priorityLevel);

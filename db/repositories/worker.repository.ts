@@ -260,6 +260,21 @@ export async function updateWorker(
   await em.execute(`update workers set ${[...sets, REPORT_SETS].join(', ')} where id = ?`, [...params, ...reportParams(r), id]);
 }
 
+/** A heartbeat that reports status and load only (public API v1): the rest of the registration is kept as it is. */
+export async function heartbeatWorkerLoad(
+  em: EntityManager,
+  id: number,
+  b: Pick<WorkerReport, 'status' | 'active_tasks' | 'max_concurrency' | 'load'>,
+): Promise<void> {
+  await em.execute(
+    `update workers set status = ?, active_tasks = ?, max_concurrency = ?, load = ?,
+            stopped_at = case when ? = 'stopped' then coalesce(stopped_at, clock_timestamp()) else null end,
+            last_heartbeat_at = clock_timestamp(), updated_at = clock_timestamp()
+      where id = ?`,
+    [b.status, b.active_tasks, b.max_concurrency, b.load, b.status, id],
+  );
+}
+
 export async function softDeleteWorker(em: EntityManager, id: number): Promise<void> {
   await em.execute(`update workers set deleted_at = clock_timestamp(), updated_at = clock_timestamp() where id = ? and deleted_at is null`, [id]);
 }

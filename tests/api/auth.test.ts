@@ -20,10 +20,18 @@ describe('authentication and brand scoping', () => {
     return req;
   };
 
-  it('serves /health without a token, with the state of PostgreSQL and Temporal', async () => {
+  it('serves /health (liveness) and /ready (PostgreSQL, Temporal, a polling worker) without a token', async () => {
     const res = await t.http.get('/health');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'ok', checks: { postgres: { ok: true }, temporal: { ok: true } } });
+    expect(res.body).toMatchObject({ status: 'healthy', version: expect.any(String), timestamp: expect.any(String) });
+    // The worker started with the test context; Temporal lists it once its first poll arrives.
+    let ready = await t.http.get('/ready');
+    for (let i = 0; ready.status !== 200 && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      ready = await t.http.get('/ready');
+    }
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: 'ready', checks: { postgres: { ok: true }, temporal: { ok: true }, workers: { ok: true } } });
   });
 
   it.each([

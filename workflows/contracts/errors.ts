@@ -50,6 +50,8 @@ export const ErrorCode = {
   BULK_ACTION_NOT_FOUND: 'BULK_ACTION_NOT_FOUND',
   /** Too many attempts (failed logins): answered 429 with Retry-After. */
   RATE_LIMITED: 'RATE_LIMITED',
+  /** The Accept header names no format the route produces (e.g. exports: JSON or CSV only). */
+  NOT_ACCEPTABLE: 'NOT_ACCEPTABLE',
   // workflow failure types (ApplicationFailure.type), visible in the Temporal Web UI
   TASK_FAILED: 'TASK_FAILED',
   TASK_TIMED_OUT: 'TASK_TIMED_OUT',
