@@ -1,8 +1,6 @@
 import { Client, type Notification } from 'pg';
+import { TASK_EVENTS_CHANNEL } from '../../db/repositories/task-events.repository';
 import type { Logger } from '../middleware/error-handler';
-
-/** The channel the `tasks` triggers notify (db/migrations/20261126010200-task-events-notify.ts). */
-export const TASK_EVENTS_CHANNEL = 'task_events';
 
 /** One mirror change as the trigger announces it. */
 export interface TaskEvent {

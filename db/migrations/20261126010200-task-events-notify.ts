@@ -12,8 +12,9 @@ import { Migration } from '@mikro-orm/migrations';
  *   `reconciled_at` bookkeeping).
  * - NOTIFY is delivered at commit and in commit order, so a listener sees a task's `running` before its `completed`.
  * - The payload stays under 2 kB (ids, varchar columns of at most 200 characters, numbers, a timestamp), far below
- *   NOTIFY's 8000 bytes.
- *   `changed_at` is the time of the row change, so a listener can measure its delivery latency.
+ *   NOTIFY's 8000 bytes. `changed_at` is the time of the row change, so a listener can measure its delivery latency.
+ * - `set local durable_tasks.task_events = 'off'` silences both triggers for one transaction (see
+ *   db/repositories/task-events.repository.ts silenceTaskEvents): bulk loads of synthetic or historical rows.
  */
 export class Migration20261126010200_task_events_notify extends Migration {
   override name = 'Migration20261126010200_task_events_notify';
@@ -37,9 +38,12 @@ export class Migration20261126010200_task_events_notify extends Migration {
         return null;
       end
     $$;`);
-    this.addSql(`create trigger tasks_notify_insert after insert on tasks for each row execute function tasks_notify_event();`);
+    this.addSql(`create trigger tasks_notify_insert after insert on tasks for each row
+      when (current_setting('durable_tasks.task_events', true) is distinct from 'off')
+      execute function tasks_notify_event();`);
     this.addSql(`create trigger tasks_notify_update after update of status, progress_percentage on tasks for each row
-      when (old.status is distinct from new.status or old.progress_percentage is distinct from new.progress_percentage)
+      when ((old.status is distinct from new.status or old.progress_percentage is distinct from new.progress_percentage)
+            and current_setting('durable_tasks.task_events', true) is distinct from 'off')
       execute function tasks_notify_event();`);
   }
 

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { createDashboardSource } from '../../api/realtime/dashboard-source';
 import { attachRealtime, type Realtime } from '../../api/realtime/ws-server';
 import { ApiKeyService } from '../../api/services/api-key.service';
+import { silenceTaskEvents } from '../../db/repositories/task-events.repository';
 import { upsertTaskTransition } from '../../db/repositories/task-mirror.repository';
 import { mirrorSeq, runOf } from '../../workflows/contracts/task-workflow';
 import { createTestContext, type TestContext } from '../support/harness';
@@ -36,7 +37,8 @@ describe('WebSockets /ws/tasks and /ws/metrics', () => {
     realtime = await attachRealtime(server, {
       orm: t.orm,
       config: t.config,
-      logger: { error: (obj, msg) => console.error(msg, obj) },
+      // The reconnection test makes the event source log its lost connection on purpose.
+      logger: { error: (obj, msg) => (msg.startsWith('task events:') ? undefined : console.error(msg, obj)) },
       dashboard: createDashboardSource({ orm: t.orm, temporal: t.client, config: t.config }),
     });
     // No host: dual-stack, so the seed's `localhost` works whether it resolves to ::1 or 127.0.0.1.
@@ -179,7 +181,7 @@ describe('WebSockets /ws/tasks and /ws/metrics', () => {
     expect(foreign.body).toMatchObject({ status: 'error', error: { code: 'FORBIDDEN' } });
   });
 
-  it('announces nothing for a write the seq guard refuses, nor for one that changes neither status nor progress', async () => {
+  it('announces nothing for a write the seq guard refuses, one that changes neither status nor progress, or a silenced bulk load', async () => {
     const em = t.orm.em.fork();
     const scope = { brandId: t.brand.id, userId: t.user.id };
     const [input] = await insertMirrorRows(em, scope, [{ status: 'completed' }]);
@@ -188,10 +190,29 @@ describe('WebSockets /ws/tasks and /ws/metrics', () => {
     expect(await upsertTaskTransition(em, { input: input!, seq: mirrorSeq(runOf(input!), 'running'), status: 'running' })).toBe(false);
     // A newer write of the same status: lands, but nothing a subscriber sees has changed.
     expect(await upsertTaskTransition(em, { input: input!, seq: mirrorSeq(runOf(input!), 'finished') + 1, status: 'completed' })).toBe(true);
+    // A bulk load that silenced the triggers for its transaction.
+    const silenced = await em.transactional(async (tx) => {
+      await silenceTaskEvents(tx);
+      return insertMirrorRows(tx, scope, [{ status: 'completed' }, { status: 'failed' }]);
+    });
     // Then a real change, whose event arrives after anything the writes above would have announced (NOTIFY keeps commit order).
     const [marker] = await insertMirrorRows(em, scope, [{ status: 'pending' }]);
     await until(() => statusesOf(watcher.messages, marker!.taskId).includes('pending'), 'the marker event');
-    expect(statusesOf(watcher.messages, input!.taskId)).toEqual([]);
+    for (const row of [input!, ...silenced]) expect(statusesOf(watcher.messages, row.taskId)).toEqual([]);
+  });
+
+  it('listens again after losing its PostgreSQL connection, telling subscribers about the gap', async () => {
+    const watcher = await open('/ws/tasks', { Authorization: `Bearer ${t.user.token}` });
+    const reconnects = realtime.stats().events.reconnects;
+    // What a PostgreSQL restart does to the LISTEN session (only this test database's, not other test runs').
+    await t.orm.em.fork().execute(
+      `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'durable-tasks-api task events' and datname = current_database()`,
+    );
+    await until(() => realtime.stats().events.reconnects > reconnects, 'the LISTEN connection to come back', 15_000);
+    const gap = await until(() => watcher.messages.find((m) => m.type === 'stream.gap'), 'the gap notice');
+    expect(Date.parse(gap.data.until)).toBeGreaterThanOrEqual(Date.parse(gap.data.since));
+    const [row] = await insertMirrorRows(t.orm.em.fork(), { brandId: t.brand.id, userId: t.user.id }, [{ status: 'pending' }]);
+    await until(() => statusesOf(watcher.messages, row!.taskId).includes('pending'), 'an event after the reconnection');
   });
 
   it('refuses a missing or bad token with 401 before the upgrade; ?token= (browsers) and X-API-Key are accepted', async () => {
