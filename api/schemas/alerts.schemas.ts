@@ -227,8 +227,8 @@ export const ALERT_ORDERING = {
   metric_field: 'r.metric_field',
 } as const;
 
-const page = int.pipe(z.number().min(1, 'Must be 1 or more')).default(1);
-const pageSize = int.pipe(z.number().min(1, 'Must be 1 or more')).optional();
+const page = int.pipe(z.number().min(1, 'Must be 1 or more').max(1_000_000, 'Must be at most 1000000')).default(1);
+const pageSize = int.pipe(z.number().min(1, 'Must be 1 or more').max(10_000, 'Must be at most 10000')).optional();
 
 export const listAlertRulesQuery = z
   .object({

@@ -178,8 +178,8 @@ export const listCalendarsQuery = z
           .max(4),
       )
       .optional(),
-    page: int.pipe(z.number().min(1, 'Must be 1 or more')).default(1),
-    page_size: int.pipe(z.number().min(1, 'Must be 1 or more')).optional(),
+    page: int.pipe(z.number().min(1, 'Must be 1 or more').max(1_000_000, 'Must be at most 1000000')).default(1),
+    page_size: int.pipe(z.number().min(1, 'Must be 1 or more').max(10_000, 'Must be at most 10000')).optional(),
   })
   .strict();
 export type ListCalendarsQuery = z.infer<typeof listCalendarsQuery>;

@@ -69,8 +69,8 @@ export const listJobsQuery = z
     ordering: list
       .pipe(z.array(z.string().refine((f) => Object.hasOwn(JOB_ORDERING, f.replace(/^-/, '')), { error: `Choices: ${Object.keys(JOB_ORDERING).join(', ')}` })).min(1).max(3))
       .optional(),
-    page: z.coerce.number().int().min(1).default(1),
-    page_size: z.coerce.number().int().min(1).optional(),
+    page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+    page_size: z.coerce.number().int().min(1).max(10_000).optional(),
   })
   .strict();
 export type ListJobsQuery = z.infer<typeof listJobsQuery>;

@@ -150,8 +150,8 @@ export const listTasksQuery = z
     schedule_id: z.string().max(64).optional(),
     retry_count: int.optional(),
     ordering: ordering.optional(),
-    page: int.pipe(z.number().min(1, 'Must be 1 or more')).default(1),
-    page_size: int.pipe(z.number().min(1, 'Must be 1 or more')).optional(),
+    page: int.pipe(z.number().min(1, 'Must be 1 or more').max(1_000_000, 'Must be at most 1000000')).default(1),
+    page_size: int.pipe(z.number().min(1, 'Must be 1 or more').max(10_000, 'Must be at most 10000')).optional(),
     ...rangeShape,
   })
   .strict();

@@ -171,7 +171,7 @@ export const listWorkersQuery = z
       )
       .optional(),
     page: int.pipe(z.number().min(1, 'Must be 1 or more').max(1_000_000, 'Too large')).default(1),
-    page_size: int.pipe(z.number().min(1, 'Must be 1 or more')).optional(),
+    page_size: int.pipe(z.number().min(1, 'Must be 1 or more').max(10_000, 'Must be at most 10000')).optional(),
   })
   .strict();
 export type ListWorkersQuery = z.infer<typeof listWorkersQuery>;
