@@ -1,18 +1,25 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { usesV1Envelope } from '../middleware/error-handler';
+import { errorBody, v1ErrorEnvelope } from '../schemas/common-responses.schemas';
 import type { ApiDocs, RouteDoc } from './api-docs';
 
 /**
- * Renders the OpenAPI 3.1 document from the route registry. JSON Schema comes from zod 4 itself, on the *input* side
- * of each schema (what a client sends: a query string before coercion, a body before defaults), so the document says
- * what the validators accept. Unrepresentable parts (transforms, custom refinements) become `{}` (anything).
+ * Renders the OpenAPI 3.1 document from the route registry. JSON Schema comes from zod 4 itself: requests on the
+ * *input* side of each schema (what a client sends: a query string before coercion, a body before defaults), so the
+ * document says what the validators accept; responses on the *output* side (what the server sends). Unrepresentable
+ * parts (transforms, custom refinements) become `{}` (anything). Schemas named with `.meta({id})` (Task, Worker, …)
+ * become components of that name.
  */
 
 type JsonSchema = Record<string, unknown>;
 type OpenApiObject = Record<string, unknown>;
 
 export const BEARER_SCHEME = 'bearerAuth';
+export const API_KEY_SCHEME = 'apiKeyAuth';
+/** Either credential opens every non-public operation (an API key acts as its creator, for its brand and role). */
+const AUTHENTICATED = [{ [BEARER_SCHEME]: [] }, { [API_KEY_SCHEME]: [] }];
 
 export interface OpenApiInfo {
   title: string;
@@ -35,7 +42,7 @@ export function buildOpenApiDocument(docs: ApiDocs, info: OpenApiInfo = packageI
     openapi: '3.1.0',
     info: { title: info.title, version: info.version, ...(info.description ? { description: info.description } : {}) },
     // Every operation states its own security (public ones an empty list); this is the default for anything else.
-    security: [{ [BEARER_SCHEME]: [] }],
+    security: AUTHENTICATED,
     paths,
     components: {
       securitySchemes: {
@@ -43,10 +50,16 @@ export function buildOpenApiDocument(docs: ApiDocs, info: OpenApiInfo = packageI
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'JWT',
-          description: 'An access token from POST /auth/login (or minted by the admin CLI).',
+          description: 'An access token from POST /auth/login or POST /api/v1/auth/login (or minted by the admin CLI).',
+        },
+        [API_KEY_SCHEME]: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-API-Key',
+          description: 'An API key from POST /api/v1/api-keys (or the admin CLI): acts as its creator for its one brand, with its role.',
         },
       },
-      schemas: { ErrorBody: ERROR_BODY, ...components.schemas },
+      schemas: components.schemas,
     },
   };
 }
@@ -59,18 +72,6 @@ export function openApiPath(koaPath: string): string {
   const path = koaPath.replace(/[:*]([A-Za-z0-9_]+)(\([^)]*\))?\??/g, '{$1}');
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
-
-/** The error format of the admin, auth and task routes (`{detail, error_code, ...}`, or `field_errors` for validation). */
-const ERROR_BODY: JsonSchema = {
-  type: 'object',
-  properties: {
-    detail: { type: 'string' },
-    error_code: { type: 'string' },
-    field_errors: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
-  },
-  required: ['detail'],
-  additionalProperties: true,
-};
 
 function operation(route: RouteDoc, path: string, components: SchemaComponents): OpenApiObject {
   const op: OpenApiObject = {
@@ -85,18 +86,25 @@ function operation(route: RouteDoc, path: string, components: SchemaComponents):
     op.requestBody = {
       // bodyParser hands an empty body over as {}: the body is optional exactly when {} is valid.
       required: !route.body.safeParse({}).success,
-      content: { 'application/json': { schema: components.inline(route.body) } },
+      content: { 'application/json': { schema: components.inline(route.body, 'input') } },
     };
   }
+  // Answers every operation can give whether or not its author listed them: a refused token, a refused query or body.
+  const responses: RouteDoc['responses'] = { ...route.responses };
+  if (!route.public) {
+    responses[401] ??= 'Missing, invalid or expired credentials';
+    responses[429] ??= 'RATE_LIMITED: over the per-key or per-user budget; see Retry-After and X-RateLimit-*';
+  }
+  if (route.query || route.body) responses[400] ??= 'Invalid query or body (field errors name each problem)';
+  const errorSchema = components.inline(usesV1Envelope(path) ? v1ErrorEnvelope : errorBody, 'output');
   op.responses = Object.fromEntries(
-    Object.entries(route.responses).map(([status, response]) => {
+    Object.entries(responses).map(([status, response]) => {
       const r = typeof response === 'string' ? { description: response } : response;
-      const errorShape = Number(status) >= 400 && !path.startsWith('/api/v1/');
-      const schema = r.schema ? components.inline(r.schema) : errorShape ? { $ref: '#/components/schemas/ErrorBody' } : undefined;
+      const schema = r.schema ? components.inline(r.schema, 'output') : Number(status) >= 400 ? errorSchema : undefined;
       return [status, { description: r.description, ...(schema ? { content: { [r.contentType ?? 'application/json']: { schema } } } : {}) }];
     }),
   );
-  op.security = route.public ? [] : [{ [BEARER_SCHEME]: [] }];
+  op.security = route.public ? [] : AUTHENTICATED;
   if (route.roles) op['x-roles'] = route.roles;
   return op;
 }
@@ -118,7 +126,7 @@ function pathParameters(path: string): OpenApiObject[] {
 
 /** A query schema's top-level properties, one parameter each (a union's members contribute theirs, none required). */
 function queryParameters(query: z.ZodType, components: SchemaComponents): OpenApiObject[] {
-  const schema = components.inline(query);
+  const schema = components.inline(query, 'input');
   const objects = [schema, ...(['allOf', 'anyOf', 'oneOf'] as const).flatMap((k) => (schema[k] as JsonSchema[] | undefined) ?? [])];
   const out = new Map<string, OpenApiObject>();
   for (const object of objects) {
@@ -140,30 +148,42 @@ function queryParameters(query: z.ZodType, components: SchemaComponents): OpenAp
 }
 
 /**
- * zod's JSON Schema for each zod schema, made embeddable: a schema zod had to name (recursive, or registered with an
- * id) sits under the schema's own `$defs`, which a `$ref` inside an OpenAPI document cannot reach; those move to
- * components/schemas and their refs follow.
+ * zod's JSON Schema for each zod schema, made embeddable: a schema zod had to name (registered with an id, or
+ * recursive) sits under the schema's own `$defs`, which a `$ref` inside an OpenAPI document cannot reach; those move to
+ * components/schemas and their refs follow. A named schema keeps its name (one component however often it is used);
+ * an anonymous one gets a prefix per rendering.
  */
 class SchemaComponents {
   readonly schemas: Record<string, JsonSchema> = {};
   private count = 0;
 
-  inline(schema: z.ZodType): JsonSchema {
-    const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  inline(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+    const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
     const { $schema: _dialect, $defs, ...rest } = json;
     if (!$defs) return rest;
     const prefix = `Schema${++this.count}_`;
+    const defs = $defs as Record<string, unknown>;
+    // zod names the schemas it had to extract itself `__schema<n>`: those are local to this rendering.
+    const componentName = (def: string) => (def.startsWith('__schema') ? `${prefix}${def}` : def);
     const rename = (value: unknown): unknown => {
       if (Array.isArray(value)) return value.map(rename);
       if (!value || typeof value !== 'object') return value;
       return Object.fromEntries(
         Object.entries(value).map(([k, v]) => [
           k,
-          k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/') ? `#/components/schemas/${prefix}${v.slice('#/$defs/'.length)}` : rename(v),
+          k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/') ? `#/components/schemas/${componentName(v.slice('#/$defs/'.length))}` : rename(v),
         ]),
       );
     };
-    for (const [name, def] of Object.entries($defs as Record<string, unknown>)) this.schemas[`${prefix}${name}`] = rename(def) as JsonSchema;
+    for (const [name, def] of Object.entries(defs)) {
+      const component = rename(def) as JsonSchema;
+      const key = componentName(name);
+      const existing = this.schemas[key];
+      if (existing && JSON.stringify(existing) !== JSON.stringify(component)) {
+        throw new Error(`OpenAPI: two different schemas are named ${key} (an input and an output side, or two .meta({id}))`);
+      }
+      this.schemas[key] = component;
+    }
     return rename(rest) as JsonSchema;
   }
 }
