@@ -81,6 +81,15 @@ describe('rate limits (per API key or user, shared by API processes)', () => {
     expect((await b.get('/tasks/?page_size=1').set(headersOf(u))).status).toBe(429);
   });
 
+  it('gives concurrent requests of one caller distinct places in the window (one upsert shared by many)', async () => {
+    const api = apiProcess({ RATE_LIMIT_PER_MINUTE: 100, RATE_LIMIT_PER_HOUR: 1000 });
+    const u = await newUser();
+    const responses = await Promise.all(Array.from({ length: 60 }, () => api.get('/tasks/?page_size=1').set(headersOf(u))));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    const remaining = responses.map((r) => Number(r.headers['x-ratelimit-remaining'])).sort((a, b) => a - b);
+    expect(remaining).toEqual(Array.from({ length: 60 }, (_, i) => 40 + i));
+  });
+
   it('limits per hour too, and reports the window closest to exhaustion', async () => {
     const api = apiProcess({ RATE_LIMIT_PER_MINUTE: 100, RATE_LIMIT_PER_HOUR: 5 });
     const u = await newUser();
