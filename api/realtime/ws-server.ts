@@ -216,16 +216,20 @@ function encode(type: string, data: unknown): Buffer {
   return Buffer.from(JSON.stringify({ type, data, timestamp: new Date().toISOString() }));
 }
 
+/**
+ * An event's `data`, named as public API v1 names a task (seed 003): `id` is the task_id (Temporal workflow id) that
+ * `POST /api/v1/tasks` answered, `type` its task type; `task_id` repeats it under the /tasks/ API's name.
+ */
 function eventData(e: TaskEvent) {
   return {
+    id: e.task_id,
     task_id: e.task_id,
-    id: e.id,
+    name: e.name ?? null,
+    type: e.task_type,
     brand_id: e.brand_id,
     status: e.status,
     previous_status: e.previous_status,
     progress: e.progress,
-    task_type: e.task_type,
-    name: e.name ?? null,
     seq: e.seq,
     changed_at: e.changed_at,
   };

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { createDashboardSource } from '../../api/realtime/dashboard-source';
 import { attachRealtime, type Realtime } from '../../api/realtime/ws-server';
+import { v1DashboardResponse } from '../../api/schemas/v1-analytics.schemas';
 import { ApiKeyService } from '../../api/services/api-key.service';
 import { silenceTaskEvents } from '../../db/repositories/task-events.repository';
 import { upsertTaskTransition } from '../../db/repositories/task-mirror.repository';
@@ -117,27 +118,28 @@ describe('WebSockets /ws/tasks and /ws/metrics', () => {
       sockets.push(ws);
       await once(ws, 'open');
 
-      const created = await t.http.post('/tasks/').set(t.headers()).send({ task_type: 'noop', description: 'watched over a WebSocket' });
+      // Created as the seed's "Create and Monitor Task" example creates it.
+      const created = await t.http.post('/api/v1/tasks').set({ Authorization: `Bearer ${t.user.token}` }).send({ name: 'Data Processing', priority: 'high' });
       expect(created.status).toBe(201);
-      const taskId: string = created.body.task_id;
+      const taskId: string = created.body.data.id;
       const updates = () => log.mock.calls.filter((c) => c[0] === 'Task update:').map((c) => c[1] as Message);
       await until(() => statusesOf(updates(), taskId).includes('completed'), 'the completed event');
 
       // The API's pending row and the workflow's running write race; running and completed always follow, in order.
       const statuses = statusesOf(updates(), taskId);
       expect(statuses.filter((s) => s !== 'pending')).toEqual(['running', 'completed']);
-      const completed = updates().find((u) => u.data.task_id === taskId && u.data.status === 'completed')!;
+      const completed = updates().find((u) => u.data.id === taskId && u.data.status === 'completed')!;
       expect(completed).toEqual({
         type: 'task.status',
         data: {
+          id: taskId,
           task_id: taskId,
-          id: created.body.id,
+          name: 'Data Processing',
+          type: created.body.data.type,
           brand_id: t.brand.id,
           status: 'completed',
           previous_status: 'running',
           progress: 100,
-          task_type: 'noop',
-          name: null,
           seq: expect.any(Number),
           changed_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
         },
@@ -184,8 +186,9 @@ describe('WebSockets /ws/tasks and /ws/metrics', () => {
   it('announces nothing for a write the seq guard refuses, one that changes neither status nor progress, or a silenced bulk load', async () => {
     const em = t.orm.em.fork();
     const scope = { brandId: t.brand.id, userId: t.user.id };
-    const [input] = await insertMirrorRows(em, scope, [{ status: 'completed' }]);
     const watcher = await open('/ws/tasks', { Authorization: `Bearer ${t.user.token}` });
+    const [input] = await insertMirrorRows(em, scope, [{ status: 'completed' }]);
+    await until(() => statusesOf(watcher.messages, input!.taskId).includes('completed'), 'the insert event');
     // A late `running` after `completed`: refused by the seq guard.
     expect(await upsertTaskTransition(em, { input: input!, seq: mirrorSeq(runOf(input!), 'running'), status: 'running' })).toBe(false);
     // A newer write of the same status: lands, but nothing a subscriber sees has changed.
@@ -198,7 +201,8 @@ describe('WebSockets /ws/tasks and /ws/metrics', () => {
     // Then a real change, whose event arrives after anything the writes above would have announced (NOTIFY keeps commit order).
     const [marker] = await insertMirrorRows(em, scope, [{ status: 'pending' }]);
     await until(() => statusesOf(watcher.messages, marker!.taskId).includes('pending'), 'the marker event');
-    for (const row of [input!, ...silenced]) expect(statusesOf(watcher.messages, row.taskId)).toEqual([]);
+    expect(statusesOf(watcher.messages, input!.taskId)).toEqual(['completed']);
+    for (const row of silenced) expect(statusesOf(watcher.messages, row.taskId)).toEqual([]);
   });
 
   it('listens again after losing its PostgreSQL connection, telling subscribers about the gap', async () => {
@@ -239,14 +243,18 @@ describe('WebSockets /ws/tasks and /ws/metrics', () => {
     expect((await refused(`/ws/tasks?brand_id=${t.otherBrand.id}`, { 'X-API-Key': key })).status).toBe(403);
   });
 
-  it("sends metrics snapshots of the caller's brand with the seed's dashboard fields, at once and then periodically", async () => {
+  it("sends metrics snapshots of the caller's brand in the shape of GET /api/v1/analytics/dashboard, at once and then periodically", async () => {
     const { messages } = await open('/ws/metrics', { Authorization: `Bearer ${t.user.token}` });
     await until(() => messages.length >= 2, 'two snapshots');
+    const http = await t.http.get('/api/v1/analytics/dashboard').set({ Authorization: `Bearer ${t.user.token}` });
+    expect(http.status).toBe(200);
     for (const m of messages) {
       expect(m.type).toBe('metrics.snapshot');
-      expect(m.data.brand_id).toBe(t.brand.id);
-      for (const field of DASHBOARD_FIELDS) expect(typeof m.data[field]).toBe('number');
-      expect(m.data.total_tasks).toBe(m.data.completed_tasks + m.data.failed_tasks + m.data.pending_tasks);
+      const { brand_id: brandId, ...figures } = m.data;
+      expect(brandId).toBe(t.brand.id);
+      expect(Object.keys(figures).sort()).toEqual([...DASHBOARD_FIELDS].sort());
+      expect(Object.keys(http.body.data).sort()).toEqual([...DASHBOARD_FIELDS].sort());
+      v1DashboardResponse.parse(figures);
     }
     expect(messages[0]!.data.completed_tasks).toBeGreaterThan(0);
     expect(messages[0]!.data.workers_active).toBeGreaterThan(0);
