@@ -53,26 +53,48 @@ else
   log "Temporal CLI already built"
 fi
 
+# Debian packages for tests, installed when missing: needs root or passwordless
+# sudo; without them, a warning says what to install by hand. `apt_install why pkg…`
+apt_install() {
+  local why=$1; shift
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "WARNING: $* missing and apt-get is not available; install them by hand ($why)"
+    return 0
+  fi
+  local sudo=()
+  if [[ $(id -u) != 0 ]]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=(sudo -n); else
+      log "WARNING: $* missing and installing needs root: run 'sudo apt-get install -y $*' ($why)"
+      return 0
+    fi
+  fi
+  log "installing $* (apt-get): $why"
+  "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
+    || die "apt-get install $* failed; install by hand"
+}
+
 # (c2) Chromium for the dashboard's end-to-end test (playwright-core drives the
-# system browser; no browser download). Installing needs root or passwordless sudo.
+# system browser; no browser download).
 if [[ "${SETUP_SKIP_CHROMIUM:-0}" != 1 ]]; then
   if command -v chromium >/dev/null 2>&1; then
     log "chromium already installed"
-  elif ! command -v apt-get >/dev/null 2>&1; then
-    log "WARNING: chromium is missing and apt-get is not available; install Chromium and set CHROMIUM_PATH for the dashboard E2E test"
   else
-    SUDO=()
-    if [[ $(id -u) != 0 ]]; then
-      if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=(sudo -n); else SUDO=(none); fi
-    fi
-    if [[ "${SUDO[*]}" == none ]]; then
-      log "WARNING: chromium is missing and installing it needs root: run 'sudo apt-get install -y chromium' (the dashboard E2E test needs it)"
-    else
-      log "installing chromium (apt-get) for the dashboard E2E test"
-      "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
-        || die "apt-get install chromium failed; install it by hand or re-run with SETUP_SKIP_CHROMIUM=1"
-    fi
+    apt_install "the dashboard E2E test drives it; or set CHROMIUM_PATH, or re-run with SETUP_SKIP_CHROMIUM=1" chromium
   fi
+fi
+
+# (c3) curl, jq and Python's requests: the tests run seed 003's examples as
+# written (bash with curl and jq, Python with requests).
+SEED_TOOLS=()
+command -v curl >/dev/null 2>&1 || SEED_TOOLS+=(curl)
+command -v jq >/dev/null 2>&1 || SEED_TOOLS+=(jq)
+if ! python3 -c 'import requests' >/dev/null 2>&1 && ! /usr/bin/python3 -c 'import requests' >/dev/null 2>&1; then
+  SEED_TOOLS+=(python3-requests)
+fi
+if (( ${#SEED_TOOLS[@]} == 0 )); then
+  log "curl, jq and python3 requests already installed"
+else
+  apt_install "the seed 003 example tests run them" "${SEED_TOOLS[@]}"
 fi
 
 # (d) .env with a random JWT secret, created once: regenerating it would
