@@ -2,10 +2,8 @@ import { Client, type Notification } from 'pg';
 import { TASK_EVENTS_CHANNEL } from '../../db/repositories/task-events.repository';
 import type { Logger } from '../middleware/error-handler';
 
-/** One mirror change as the trigger announces it. */
+/** One status change of the mirror (or a new row) as the trigger announces it. */
 export interface TaskEvent {
-  /** `status`: the row was inserted or its status changed; `progress`: only its progress changed. */
-  kind: 'status' | 'progress';
   task_id: string;
   id: number;
   brand_id: number;

@@ -71,7 +71,7 @@ export async function attachRealtime(server: Server, deps: RealtimeDeps): Promis
     event(e: TaskEvent) {
       const watchers = byBrand.get(e.brand_id);
       if (!watchers?.size && !allBrands.size) return;
-      const message = encode(e.kind === 'status' ? 'task.status' : 'task.progress', eventData(e));
+      const message = encode('task.status', eventData(e));
       if (watchers) for (const c of watchers) if (matchesTask(c.admission, e)) send(c, message);
       for (const c of allBrands) if (matchesTask(c.admission, e)) send(c, message);
     },
