@@ -8,6 +8,7 @@ import type { Logger } from '../middleware/error-handler';
 import { ApiKeyService } from '../services/api-key.service';
 import { IdentityService } from '../services/identity.service';
 import { MetricsFeed, type DashboardSource } from './metrics-feed';
+import { wsClosedByServer, wsConnections, wsRefusedUpgrades, wsTaskEventLag } from './realtime-metrics';
 import { TaskEventSource, type EventGap, type TaskEvent } from './task-events';
 import { ConnectionSlots, createUpgradeGate, endpointOf, refusalResponse, type Admission } from './upgrade-gate';
 
@@ -69,6 +70,8 @@ export async function attachRealtime(server: Server, deps: RealtimeDeps): Promis
   const events = new TaskEventSource({ databaseUrl: config.DATABASE_URL, logger });
   events.subscribe({
     event(e: TaskEvent) {
+      const changedAt = parseMicros(e.changed_at);
+      if (Number.isFinite(changedAt)) wsTaskEventLag.observe(Math.max(0, Date.now() - changedAt) / 1000);
       const watchers = byBrand.get(e.brand_id);
       if (!watchers?.size && !allBrands.size) return;
       const message = encode('task.status', eventData(e));
@@ -95,6 +98,7 @@ export async function attachRealtime(server: Server, deps: RealtimeDeps): Promis
     if (c.ws.readyState !== WebSocket.OPEN) return;
     if (c.ws.bufferedAmount + message.length > config.WS_MAX_BUFFERED_BYTES) {
       counters.dropped_slow_consumers++;
+      wsClosedByServer.inc({ reason: 'slow_consumer' });
       logger.info?.({ principal: c.admission.principalKey, buffered: c.ws.bufferedAmount }, 'websocket: slow consumer dropped');
       c.ws.close(CLOSE_SLOW_CONSUMER, 'Slow consumer: too many unsent messages');
       // Destroy now: its queued bytes are exactly what must not be kept, and the close frame would sit behind them.
@@ -107,6 +111,7 @@ export async function attachRealtime(server: Server, deps: RealtimeDeps): Promis
   function register(ws: WebSocket, admission: Admission): void {
     const c: Connection = { ws, admission, alive: true, unsubscribe: () => undefined };
     connections.add(c);
+    wsConnections.inc({ endpoint: admission.endpoint });
     if (admission.endpoint === 'tasks') {
       if (admission.brands === 'all') allBrands.add(c);
       else for (const b of admission.brands) (byBrand.get(b) ?? byBrand.set(b, new Set()).get(b)!).add(c);
@@ -128,6 +133,7 @@ export async function attachRealtime(server: Server, deps: RealtimeDeps): Promis
     });
     ws.on('error', () => undefined);
     ws.on('close', () => {
+      wsConnections.dec({ endpoint: admission.endpoint });
       connections.delete(c);
       c.unsubscribe();
     });
@@ -139,6 +145,7 @@ export async function attachRealtime(server: Server, deps: RealtimeDeps): Promis
     const endpoint = endpointOf(new URL(req.url ?? '/', 'http://localhost').pathname);
     if (!endpoint) {
       counters.refused_upgrades++;
+      wsRefusedUpgrades.inc({ status: '404' });
       const body = JSON.stringify({ detail: 'No WebSocket endpoint here', error_code: 'NOT_FOUND' });
       socket.end(refusalResponse({ status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body }));
       return;
@@ -147,6 +154,7 @@ export async function attachRealtime(server: Server, deps: RealtimeDeps): Promis
       .then((result) => {
         if ('refusal' in result) {
           counters.refused_upgrades++;
+          wsRefusedUpgrades.inc({ status: String(result.refusal.status) });
           socket.end(refusalResponse(result.refusal));
           return;
         }
@@ -168,6 +176,7 @@ export async function attachRealtime(server: Server, deps: RealtimeDeps): Promis
     for (const c of connections) {
       if (!c.alive) {
         counters.reaped_dead_sockets++;
+        wsClosedByServer.inc({ reason: 'dead_peer' });
         c.ws.terminate();
         continue;
       }
@@ -233,6 +242,13 @@ function eventData(e: TaskEvent) {
     seq: e.seq,
     changed_at: e.changed_at,
   };
+}
+
+/** `2026-11-26T01:02:03.123456Z` (the trigger's format) → epoch ms, microseconds kept as a fraction. */
+export function parseMicros(iso: string): number {
+  const m = /^(.{19})\.(\d{1,6})Z$/.exec(iso);
+  if (!m) return Date.parse(iso);
+  return Date.parse(`${m[1]}Z`) + Number(`0.${m[2]}`) * 1000;
 }
 
 function matchesTask(a: Admission, e: TaskEvent): boolean {

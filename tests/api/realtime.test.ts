@@ -298,6 +298,8 @@ describe('WebSockets /ws/tasks and /ws/metrics', () => {
     const after = realtime.stats();
     expect(after.connections.tasks).toBe(before.connections.tasks);
     expect(after.buffered_bytes).toBe(0);
+    const prom = await t.http.get('/metrics');
+    expect(prom.text).toMatch(/^ws_closed_by_server_total\{reason="slow_consumer"\} [1-9]/m);
 
     // The client, reading again, finds its connection closed after the messages it had already received.
     slow.resume();
