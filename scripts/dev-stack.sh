@@ -107,16 +107,17 @@ set -a; source "$ROOT/.env"; set +a
 export DATABASE_URL PORT TEMPORAL_ADDRESS TEMPORAL_NAMESPACE=default
 start worker node dist/worker/main.js
 start api node dist/api/server.js
-# Healthy = /health answers and neither process has already crashed (checking
-# liveness lets a startup crash fail in a second instead of after the timeout).
+# Up = /ready answers 200 (PostgreSQL, Temporal, and the worker polling the task
+# queue; /health is liveness only) and neither process has already crashed
+# (checking them lets a startup crash fail in a second instead of after the timeout).
 api_healthy() {
   kill -0 "$WORKER_PID" "$API_PID" 2>/dev/null || return 2
-  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health" 2>/dev/null
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/ready" 2>/dev/null
 }
 WORKER_PID=${PIDS[-2]} API_PID=${PIDS[-1]}
 wait_for 60 api_healthy || {
   for name in worker api; do printf -- '--- tail of .data/logs/%s.log\n' "$name" >&2; tail -n 20 "$LOG_DIR/$name.log" >&2; done
-  die "API not healthy on http://127.0.0.1:$PORT/health within 60 s, or worker/api exited (logs above)"
+  die "API not ready on http://127.0.0.1:$PORT/ready within 60 s (see curl -s http://127.0.0.1:$PORT/ready), or worker/api exited (logs above)"
 }
 
 TOKEN=$(node dist/db/admin-cli.js token --username admin) || die "could not mint a token (admin-cli token --username admin)"
