@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type Router from '@koa/router';
 import type Koa from 'koa';
+import { z } from 'zod';
 import type { TaskAnalyticsRow } from '../../db/repositories/task-analytics.repository';
 import { AppError, ErrorCode } from '../errors';
 import type { AppState } from '../middleware/state';
@@ -22,7 +23,6 @@ import { STORED_PRIORITIES } from '../schemas/v1-tasks.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
 import type { MetricsService } from '../services/metrics.service';
 import type { WorkerRegistryService } from '../services/worker-registry.service';
-import { z } from 'zod';
 
 const both = (path: string) => [path, `${path}/`];
 const TAGS = ['v1 analytics'];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { WorkerRegistryService, WorkerView } from '../services/worker-registry.service';
+import { offlineReason, type WorkerRegistryService, type WorkerView } from '../services/worker-registry.service';
 import { isoTimestamp } from './common-responses.schemas';
 import { choices } from './tasks.schemas';
 import { v1Window } from './v1-tasks.schemas';
@@ -52,7 +52,7 @@ export function serializeV1Worker(v: WorkerView) {
     id: r.worker_id,
     status: r.is_online ? ('active' as const) : ('inactive' as const),
     state: r.status,
-    offline_reason: r.is_online ? null : r.stopped_at ? 'stopped' : !r.heartbeat_fresh ? 'heartbeat_timeout' : 'not_polling',
+    offline_reason: offlineReason(r),
     current_load: r.active_tasks,
     max_capacity: r.max_concurrency,
     load: r.load,

@@ -343,7 +343,7 @@ function reportOf(b: Pick<WorkerReport, 'status' | 'active_tasks' | 'max_concurr
 }
 
 /** Why a worker is offline, most decisive first. */
-function offlineReason(r: WorkerLiveRow): 'stopped' | 'heartbeat_timeout' | 'not_polling' | null {
+export function offlineReason(r: WorkerLiveRow): 'stopped' | 'heartbeat_timeout' | 'not_polling' | null {
   if (r.is_online) return null;
   if (r.stopped_at) return 'stopped';
   if (!r.heartbeat_fresh) return 'heartbeat_timeout';
