@@ -81,7 +81,7 @@ const SWAGGER_INIT = `window.ui = SwaggerUIBundle({
 
 const REDOC_PAGE = page(
   'API reference — ReDoc',
-  '<style>body { margin: 0; padding: 0; }</style>',
+  '<style>body { margin: 0; padding: 0; }</style>\n<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">',
   '<div id="redoc"></div>\n<script src="/redoc/assets/redoc.standalone.js"></script>\n<script src="/redoc/redoc-init.js"></script>',
 );
 const REDOC_INIT = `Redoc.init('/openapi.json', { expandResponses: '200,201', sortPropsAlphabetically: false }, document.getElementById('redoc'));

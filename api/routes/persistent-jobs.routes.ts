@@ -265,7 +265,7 @@ export function persistentJobRoutes(service: PersistentJobService, orm: MikroORM
     path: `${CHECKPOINTS}/optimize-storage`,
     summary: 'Compact old checkpoints (keep the last N and milestones per job); audited',
     body: optimizeStorageBody,
-    responses: { 200: 'What was (or would be) compacted, bytes freed' },
+    responses: { 200: 'What was (or would be) compacted, bytes freed', 404: 'No such job (`job`)' },
   });
   router.get(both(`${CHECKPOINTS}/:id`), async (ctx) => {
     ctx.body = checkpointDetail(await checkpoints.get(ctx.state.brand.id, ctx.params.id!));

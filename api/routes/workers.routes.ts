@@ -73,7 +73,12 @@ export function workerRoutes(service: WorkerRegistryService, docs: ApiDocs): Rou
     summary: 'Register an external worker (another SDK, its own task queues), or re-register one by worker_id; counts as a heartbeat',
     description: WRITE,
     body: workerBody,
-    responses: { 201: worker('Registered'), 200: worker('Re-registered (same worker_id)'), 403: 'Not an administrator' },
+    responses: {
+      201: worker('Registered'),
+      200: worker('Re-registered (same worker_id)'),
+      403: 'Not an administrator',
+      409: 'The worker_id belongs to a worker that registers itself',
+    },
   });
 
   router.get(both(`${BASE}/:id`), async (ctx) => {
