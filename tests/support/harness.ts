@@ -15,6 +15,7 @@ import { createOrmConfig } from '../../db/mikro-orm.config';
 import { ensureBrand, ensureUser, grantMembership } from '../../db/repositories/identity.repository';
 import { newWorkerId, runRegisteredWorker } from '../../worker/registration';
 import { connectWorker, createTaskWorker } from '../../worker/worker-options';
+import { recordResponse, saveOpenApiDocument } from './response-log';
 
 let runtimeInstalled = false;
 let seq = 0;
@@ -83,7 +84,8 @@ export async function createTestContext(options: { worker?: boolean; config?: Pa
   mkdirSync(config.EXPORT_DIR, { recursive: true });
   const orm = await MikroORM.init(createOrmConfig(config.DATABASE_URL, { pool: { min: 0, max: 20 } }));
   const { client, connection } = createTemporalClient(config);
-  const app = createApp({ orm, temporal: client, config, logger: { error: (obj, msg) => console.error(msg, obj) } });
+  // Every response is recorded with its route, to be checked against /openapi.json at the end of the run.
+  const app = createApp({ orm, temporal: client, config, logger: { error: (obj, msg) => console.error(msg, obj) }, observeResponses: recordResponse });
   const em = orm.em.fork();
   const suffix = `${process.pid}-${Date.now()}-${seq++}`;
   const brand = await ensureBrand(em, `brand-${suffix}`);
@@ -144,6 +146,8 @@ export async function createTestContext(options: { worker?: boolean; config?: Pa
       }
     },
     async close() {
+      const document = await request(app.callback()).get('/openapi.json');
+      if (document.status === 200) saveOpenApiDocument(document.text);
       await ctx.stopWorker();
       await workerConnection?.close();
       await connection.close();
