@@ -23,7 +23,7 @@ export const wsTaskEventLag = new Histogram({
 
 export const wsClosedByServer = new Counter({
   name: 'ws_closed_by_server_total',
-  help: 'WebSockets the server closed: slow_consumer (unsent bytes over WS_MAX_BUFFERED_BYTES), dead_peer (no pong)',
+  help: 'WebSockets the server closed: slow_consumer (unsent bytes over WS_MAX_BUFFERED_BYTES), dead_peer (no pong), credentials (expired, revoked or access changed)',
   labelNames: ['reason'] as const,
   registers: [apiRegistry],
 });

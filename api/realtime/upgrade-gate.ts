@@ -70,7 +70,15 @@ export class ConnectionSlots {
   }
 }
 
-type GateState = AppState & { endpoint?: StreamEndpoint; admission?: Admission };
+type GateState = AppState & { endpoint?: StreamEndpoint; recheck?: boolean; admission?: Admission };
+
+/**
+ * `admit`: a new connection (takes a slot). `recheck`: an open connection's credentials and scope checked again (a
+ * token that expired, a revoked key, a deactivated user or a lost membership), the slot it holds left alone.
+ */
+export type GateMode = 'admit' | 'recheck';
+
+export type UpgradeGate = (req: IncomingMessage, endpoint: StreamEndpoint, mode?: GateMode) => Promise<{ admission: Admission } | { refusal: Refusal }>;
 
 /**
  * Authenticates and admits a WebSocket upgrade with the HTTP API's own middleware (request id, error rendering,
@@ -84,7 +92,7 @@ export function createUpgradeGate(deps: {
   apiKeys: ApiKeyService;
   logger: Logger;
   slots: ConnectionSlots;
-}): (req: IncomingMessage, endpoint: StreamEndpoint) => Promise<{ admission: Admission } | { refusal: Refusal }> {
+}): UpgradeGate {
   const koa = new Koa<GateState>();
   koa.proxy = false;
   const chain: Koa.Middleware<GateState>[] = [
@@ -99,9 +107,10 @@ export function createUpgradeGate(deps: {
       await mw(ctx as never, next);
     }, async () => undefined)();
 
-  return async (req, endpoint) => {
+  return async (req, endpoint, mode = 'admit') => {
     const ctx = koa.createContext(req, new ServerResponse(req)) as Koa.ParameterizedContext<GateState>;
     ctx.state.endpoint = endpoint;
+    ctx.state.recheck = mode === 'recheck';
     await run(ctx);
     const admission = ctx.state.admission;
     if (admission && ctx.status === 204) return { admission };
@@ -158,7 +167,7 @@ function admit(identity: IdentityService, slots: ConnectionSlots): Koa.Middlewar
     const task = taskId === undefined ? null : /^\d{1,10}$/.test(taskId) ? { id: Number(taskId) } : { taskId };
 
     const principalKey = apiKey ? `key:${apiKey.id}` : `user:${principal.id}`;
-    const release = slots.acquire(principalKey);
+    const release = ctx.state.recheck ? () => undefined : slots.acquire(principalKey);
     if (!release) {
       ctx.set('Retry-After', '30');
       throw new AppError(ErrorCode.RATE_LIMITED, 429, 'Too many open WebSocket connections for these credentials', {

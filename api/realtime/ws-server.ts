@@ -39,6 +39,8 @@ export interface Realtime {
 
 interface Connection {
   ws: WebSocket;
+  /** The upgrade request, kept to check its credentials again while the socket is open. */
+  req: IncomingMessage;
   admission: Admission;
   alive: boolean;
   unsubscribe: () => void;
@@ -47,6 +49,9 @@ interface Connection {
 /** Close codes: 1013 "try again later" tells a dropped slow consumer it may reconnect (and refetch). */
 const CLOSE_SLOW_CONSUMER = 1013;
 const CLOSE_GOING_AWAY = 1001;
+const CLOSE_POLICY_VIOLATION = 1008;
+/** Credential rechecks in flight at once (most are cache hits; a miss is one query per user). */
+const RECHECK_CONCURRENCY = 32;
 
 /**
  * `/ws/tasks` and `/ws/metrics` on the API's HTTP server. Upgrades are authenticated before the handshake (refusals
@@ -108,8 +113,8 @@ export async function attachRealtime(server: Server, deps: RealtimeDeps): Promis
     c.ws.send(message, { binary: false });
   }
 
-  function register(ws: WebSocket, admission: Admission): void {
-    const c: Connection = { ws, admission, alive: true, unsubscribe: () => undefined };
+  function register(ws: WebSocket, req: IncomingMessage, admission: Admission): void {
+    const c: Connection = { ws, req, admission, alive: true, unsubscribe: () => undefined };
     connections.add(c);
     wsConnections.inc({ endpoint: admission.endpoint });
     if (admission.endpoint === 'tasks') {
@@ -162,7 +167,7 @@ export async function attachRealtime(server: Server, deps: RealtimeDeps): Promis
         // One release whatever happens next: the handshake fails (ws answers 400 and destroys the socket) or the connection ends.
         socket.once('close', admission.release);
         if (socket.destroyed) return admission.release();
-        wss.handleUpgrade(req, socket, head, (ws) => register(ws, admission));
+        wss.handleUpgrade(req, socket, head, (ws) => register(ws, req, admission));
       })
       .catch((err: unknown) => {
         logger.error({ err }, 'websocket: upgrade failed');
@@ -171,7 +176,25 @@ export async function attachRealtime(server: Server, deps: RealtimeDeps): Promis
   }
   server.on('upgrade', onUpgrade);
 
+  /**
+   * A socket outlives the checks made at its upgrade: its token expires, its API key is revoked, its user deactivated
+   * or removed from a brand. Each heartbeat runs the same checks again; a refusal closes the socket (1008), and so does
+   * a changed scope (the client reconnects and gets the new one). An unavailable database closes nothing.
+   */
+  async function recheck(c: Connection): Promise<void> {
+    const result = await gate(c.req, c.admission.endpoint, 'recheck').catch(() => null);
+    if (!result || c.ws.readyState !== WebSocket.OPEN) return;
+    const refused = 'refusal' in result && (result.refusal.status === 401 || result.refusal.status === 403);
+    const rescoped = 'admission' in result && !sameBrands(result.admission.brands, c.admission.brands);
+    if (refused || rescoped) {
+      wsClosedByServer.inc({ reason: 'credentials' });
+      c.ws.close(CLOSE_POLICY_VIOLATION, refused ? 'Credentials expired or revoked' : 'Access changed: reconnect');
+      setTimeout(() => c.ws.terminate(), 1000).unref();
+    }
+  }
+
   // Peers that vanished without a FIN (laptop lid, NAT timeout) answer no ping: destroy them on the next round.
+  let rechecking = false;
   const heartbeat = setInterval(() => {
     for (const c of connections) {
       if (!c.alive) {
@@ -183,6 +206,14 @@ export async function attachRealtime(server: Server, deps: RealtimeDeps): Promis
       c.alive = false;
       c.ws.ping();
     }
+    if (rechecking) return;
+    rechecking = true;
+    const queue = [...connections];
+    void Promise.all(
+      Array.from({ length: RECHECK_CONCURRENCY }, async () => {
+        for (let c = queue.pop(); c; c = queue.pop()) await recheck(c);
+      }),
+    ).finally(() => (rechecking = false));
   }, config.WS_HEARTBEAT_INTERVAL_MS);
   heartbeat.unref();
 
@@ -249,6 +280,11 @@ export function parseMicros(iso: string): number {
   const m = /^(.{19})\.(\d{1,6})Z$/.exec(iso);
   if (!m) return Date.parse(iso);
   return Date.parse(`${m[1]}Z`) + Number(`0.${m[2]}`) * 1000;
+}
+
+function sameBrands(a: Admission['brands'], b: Admission['brands']): boolean {
+  if (a === 'all' || b === 'all') return a === b;
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }
 
 function matchesTask(a: Admission, e: TaskEvent): boolean {

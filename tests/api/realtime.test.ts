@@ -7,6 +7,8 @@ import { createDashboardSource } from '../../api/realtime/dashboard-source';
 import { attachRealtime, type Realtime } from '../../api/realtime/ws-server';
 import { v1DashboardResponse } from '../../api/schemas/v1-analytics.schemas';
 import { ApiKeyService } from '../../api/services/api-key.service';
+import { signAccessToken } from '../../api/services/token.service';
+import { ensureUser, grantMembership } from '../../db/repositories/identity.repository';
 import { silenceTaskEvents } from '../../db/repositories/task-events.repository';
 import { upsertTaskTransition } from '../../db/repositories/task-mirror.repository';
 import { mirrorSeq, runOf } from '../../workflows/contracts/task-workflow';
@@ -306,7 +308,8 @@ describe('WebSockets /ws/tasks and /ws/metrics', () => {
     await once(slow, 'close');
   });
 
-  it('destroys a peer that stops answering pings', async () => {
+  /** A second server on the same app with a fast heartbeat, so heartbeat-driven behaviour shows within a test. */
+  async function fastHeartbeatServer(): Promise<{ url: string; realtime: Realtime; close: () => Promise<void> }> {
     const fastServer = createServer(t.app.callback());
     const fast = await attachRealtime(fastServer, {
       orm: t.orm,
@@ -316,23 +319,57 @@ describe('WebSockets /ws/tasks and /ws/metrics', () => {
     });
     fastServer.listen(0);
     await once(fastServer, 'listening');
+    return {
+      url: `ws://localhost:${(fastServer.address() as AddressInfo).port}`,
+      realtime: fast,
+      close: async () => {
+        await fast.close();
+        fastServer.close();
+      },
+    };
+  }
+
+  it('destroys a peer that stops answering pings', async () => {
+    const fast = await fastHeartbeatServer();
     try {
       const auth = { Authorization: `Bearer ${t.outsider.token}` };
-      const at = `ws://localhost:${(fastServer.address() as AddressInfo).port}/ws/tasks`;
-      const alive = new WebSocket(at, { headers: auth });
+      const alive = new WebSocket(`${fast.url}/ws/tasks`, { headers: auth });
       // A peer that vanished answers no ping; this client is told not to.
-      const dead = new WebSocket(at, { headers: auth, autoPong: false });
+      const dead = new WebSocket(`${fast.url}/ws/tasks`, { headers: auth, autoPong: false });
       sockets.push(alive, dead);
       await Promise.all([once(alive, 'open'), once(dead, 'open')]);
-      await until(() => fast.stats().reaped_dead_sockets === 1, 'the dead socket to be reaped', 10_000);
+      await until(() => fast.realtime.stats().reaped_dead_sockets === 1, 'the dead socket to be reaped', 10_000);
       await until(() => dead.readyState === WebSocket.CLOSED, 'the client to see the close', 10_000);
       // Several heartbeats later the socket that answers is still there.
       await new Promise((r) => setTimeout(r, 600));
       expect(alive.readyState).toBe(WebSocket.OPEN);
-      expect(fast.stats()).toMatchObject({ reaped_dead_sockets: 1, connections: { tasks: 1 } });
+      expect(fast.realtime.stats()).toMatchObject({ reaped_dead_sockets: 1, connections: { tasks: 1 } });
     } finally {
       await fast.close();
-      fastServer.close();
+    }
+  });
+
+  it('closes an open socket (1008) once its token expires or its user loses the brand', async () => {
+    const fast = await fastHeartbeatServer();
+    try {
+      const em = t.orm.em.fork();
+      const leaver = await ensureUser(em, `leaver-${Date.now()}`);
+      await grantMembership(em, leaver.id, t.brand.id);
+      const shortLived = new WebSocket(`${fast.url}/ws/tasks`, { headers: { Authorization: `Bearer ${signAccessToken(t.config, t.user, 2)}` } });
+      const member = new WebSocket(`${fast.url}/ws/tasks`, { headers: { Authorization: `Bearer ${signAccessToken(t.config, leaver, 3600)}` } });
+      const steady = new WebSocket(`${fast.url}/ws/metrics`, { headers: { Authorization: `Bearer ${t.user.token}` } });
+      sockets.push(shortLived, member, steady);
+      await Promise.all([once(shortLived, 'open'), once(member, 'open'), once(steady, 'open')]);
+      await em.execute(`delete from brand_memberships where user_id = ?`, [leaver.id]);
+
+      const [expiredCode, expiredReason] = (await once(shortLived, 'close')) as [number, Buffer];
+      expect([expiredCode, String(expiredReason)]).toEqual([1008, 'Credentials expired or revoked']);
+      // The membership is re-read within the identity cache's 5 s.
+      const [leftCode, leftReason] = (await once(member, 'close')) as [number, Buffer];
+      expect([leftCode, String(leftReason)]).toEqual([1008, 'Access changed: reconnect']);
+      expect(steady.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      await fast.close();
     }
   });
 });
