@@ -158,7 +158,7 @@ class SchemaComponents {
   private count = 0;
 
   inline(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-    const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+    const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12', override: io === 'input' ? pipeBounds : undefined }) as JsonSchema;
     const { $schema: _dialect, $defs, ...rest } = json;
     if (!$defs) return rest;
     const prefix = `Schema${++this.count}_`;
@@ -186,6 +186,21 @@ class SchemaComponents {
     }
     return rename(rest) as JsonSchema;
   }
+}
+
+const BOUNDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength'] as const;
+
+/**
+ * A query number is validated in two steps, `int.pipe(z.number().min(1).max(10_000))`: zod's input side shows the
+ * first (any integer), so the bounds of the second are copied onto it when both sides are numbers (or both strings).
+ */
+function pipeBounds(ctx: { zodSchema: unknown; jsonSchema: JsonSchema }): void {
+  const def = (ctx.zodSchema as { _zod?: { def?: { type?: string; out?: z.ZodType } } })._zod?.def;
+  if (def?.type !== 'pipe' || !def.out) return;
+  const out = z.toJSONSchema(def.out, { io: 'output', unrepresentable: 'any' }) as JsonSchema;
+  const kind = (t: unknown) => (t === 'integer' ? 'number' : t);
+  if (!out.type || kind(out.type) !== kind(ctx.jsonSchema.type)) return;
+  for (const bound of BOUNDS) if (out[bound] !== undefined) ctx.jsonSchema[bound] = out[bound];
 }
 
 /** Title and version of the nearest package.json (the sources' or dist/'s parent). */

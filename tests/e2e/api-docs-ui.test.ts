@@ -29,7 +29,7 @@ describe('API reference pages in headless Chromium', () => {
     base = await new Promise<string>((resolve) => api.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(api.address() as AddressInfo).port}`)));
     const doc = (await t.http.get('/openapi.json')).body as { paths: Record<string, Record<string, { summary: string }>> };
     operations = {
-      summary: doc.paths['/tasks/{id}/retry']!.post.summary,
+      summary: doc.paths['/tasks/{id}/retry']!.post!.summary,
       count: Object.values(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0),
     };
     browser = await chromium.launch({
