@@ -6,8 +6,10 @@ import type { AppConfig } from './config';
 import { requireAdminRole } from './middleware/admin-role';
 import { authenticate } from './middleware/auth';
 import { brandScope } from './middleware/brand-scope';
+import { rateLimit } from './middleware/rate-limit';
 import { errorHandler, type Logger } from './middleware/error-handler';
 import { requestContext } from './middleware/request-context';
+import { responseObserver, type ObservedResponse } from './middleware/response-observer';
 import type { AppState } from './middleware/state';
 import { httpObservability } from './observability/http';
 import { createLogger } from './observability/logger';
@@ -20,6 +22,7 @@ import { adminJobRoutes } from './routes/admin-jobs.routes';
 import { adminRoutes } from './routes/admin.routes';
 import { adminBulkRoutes } from './routes/admin-bulk.routes';
 import { adminUiRoutes } from './routes/admin-ui.routes';
+import { apiDocsUiRoutes } from './routes/api-docs-ui.routes';
 import { openApiRoutes } from './routes/openapi.routes';
 import { alertRoutes } from './routes/alerts.routes';
 import { authRoutes } from './routes/auth.routes';
@@ -31,9 +34,13 @@ import { scheduleAnalysisRoutes } from './routes/schedule-analysis.routes';
 import { schedulingRoutes } from './routes/scheduling.routes';
 import { taskRoutes } from './routes/tasks.routes';
 import { workerRoutes } from './routes/workers.routes';
+import { v1ApiKeyRoutes } from './routes/v1-api-keys.routes';
+import { v1AuthRoutes } from './routes/v1-auth.routes';
+import { v1Fallback, v1Routes } from './routes/v1.routes';
 import { AdminBulkService } from './services/admin-bulk.service';
 import { AdminJobService } from './services/admin-jobs.service';
 import { AlertService } from './services/alert.service';
+import { ApiKeyService } from './services/api-key.service';
 import { AuditService } from './services/audit.service';
 import { AuthService } from './services/auth.service';
 import { IdentityService } from './services/identity.service';
@@ -59,6 +66,8 @@ export interface AppDeps {
   config: AppConfig;
   /** Defaults to pino JSON logs on stdout at LOG_LEVEL. */
   logger?: Logger;
+  /** Sees every response as sent, with its route template (the test suite checks them against /openapi.json). */
+  observeResponses?: (response: ObservedResponse) => void;
 }
 
 /** Builds the Koa app from its dependencies; never listens (server.ts does, tests use supertest on callback()). */
@@ -73,23 +82,44 @@ export function createApp(deps: AppDeps): Koa<AppState> {
 
   const logger = deps.logger ?? createLogger(config);
   enableProcessMetrics(apiRegistry);
+  if (deps.observeResponses) app.use(responseObserver(deps.observeResponses));
   app.use(requestContext());
   app.use(httpObservability(logger));
   app.use(errorHandler(logger));
   // DELETE bodies too: an admin delete carries its confirmation in the body.
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] }));
 
-  const health = healthRoutes({ orm, temporal: temporal.connection, namespace: config.TEMPORAL_NAMESPACE });
-  app.use(health.routes());
-  app.use(metricsRoutes(apiRegistry).routes());
   const docs = new ApiDocs();
+  const health = healthRoutes({ orm, temporal: temporal.connection, queues: new TaskQueueGateway(temporal, config.TEMPORAL_NAMESPACE), config }, docs);
+  app.use(health.routes());
+  app.use(metricsRoutes(apiRegistry, docs).routes());
   // @public-routes (no token: login, the dashboard page, /openapi.json)
   app.use(openApiRoutes(docs).routes());
-  app.use(authRoutes(new AuthService({ orm, config }), docs).routes());
+  app.use(apiDocsUiRoutes().routes());
+  const auth = new AuthService({ orm, config });
+  app.use(authRoutes(auth, docs).routes());
+  app.use(v1AuthRoutes(auth, docs).routes());
   app.use(adminUiRoutes().routes());
 
   // Everything below requires a valid token.
-  app.use(authenticate(config, identity));
+  const apiKeys = new ApiKeyService({ orm });
+  app.use(authenticate(config, identity, apiKeys));
+  // @rate-limit (per API key or user, shared by every API process; headers on every authenticated response)
+  app.use(rateLimit(config, orm));
+  app.use(v1ApiKeyRoutes(apiKeys, docs).routes());
+  // @v1-routes (public API v1 of seed 003: it resolves its own brand, so it comes before the admin guard and brandScope)
+  const v1Router = v1Routes(
+    {
+      tasks: taskService,
+      workers: new WorkerRegistryService({ orm, config, queues: new TaskQueueGateway(temporal, config.TEMPORAL_NAMESPACE) }),
+      metrics: new MetricsService({ orm, config }),
+      identity,
+      config,
+    },
+    docs,
+  );
+  app.use(v1Router.routes());
+  app.use(v1Fallback());
   // The admin API spans every brand: role-guarded, no X-Brand-ID.
   app.use(requireAdminRole());
   const adminRouter = adminRoutes({
@@ -121,16 +151,16 @@ export function createApp(deps: AppDeps): Koa<AppState> {
         strategy: 'auto',
       }),
   });
-  const taskMetricsRouter = taskMetricsRoutes(metricsService, metricsAnalysis);
+  const taskMetricsRouter = taskMetricsRoutes(metricsService, metricsAnalysis, docs);
   app.use(taskMetricsRouter.routes());
   app.use(taskMetricsRouter.allowedMethods());
-  const alertRouter = alertRoutes(new AlertService({ orm, config, workflows: new AlertWorkflowGateway(temporal, config.TEMPORAL_TASK_QUEUE) }));
+  const alertRouter = alertRoutes(new AlertService({ orm, config, workflows: new AlertWorkflowGateway(temporal, config.TEMPORAL_TASK_QUEUE) }), config, docs);
   app.use(alertRouter.routes());
   app.use(alertRouter.allowedMethods());
-  const workerRouter = workerRoutes(new WorkerRegistryService({ orm, config, queues: new TaskQueueGateway(temporal, config.TEMPORAL_NAMESPACE) }));
+  const workerRouter = workerRoutes(new WorkerRegistryService({ orm, config, queues: new TaskQueueGateway(temporal, config.TEMPORAL_NAMESPACE) }), docs);
   app.use(workerRouter.routes());
   app.use(workerRouter.allowedMethods());
-  const jobRouter = persistentJobRoutes(jobService, orm, config);
+  const jobRouter = persistentJobRoutes(jobService, orm, config, docs);
   app.use(jobRouter.routes());
   app.use(jobRouter.allowedMethods());
   const schedules = new ScheduleGateway(temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_NAMESPACE);
@@ -140,15 +170,16 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     periodic,
     cronJobs: new CronJobService(periodic),
     config,
+    docs,
     // @scheduling-extra (calendar and analysis routes: add a registration function to this list)
     extra: [
-      (router) => calendarRoutes(router, new CalendarService({ orm, config, periodic })),
+      (router, routeDocs) => calendarRoutes(router, new CalendarService({ orm, config, periodic }), routeDocs),
       scheduleAnalysisRoutes(scheduleAnalysis),
     ],
   });
   app.use(schedulingRouter.routes());
   app.use(schedulingRouter.allowedMethods());
-  const taskRouter = taskRoutes(taskService, config, jobService, periodic, metricsService);
+  const taskRouter = taskRoutes(taskService, config, docs, jobService, periodic, metricsService);
   app.use(taskRouter.routes());
   app.use(taskRouter.allowedMethods());
   return app;

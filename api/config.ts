@@ -99,10 +99,33 @@ const configSchema = z.object({
   ADMIN_BULK_PAGE_SIZE: z.coerce.number().int().min(1).max(500).default(50),
   ADMIN_BULK_PAGES_PER_RUN: z.coerce.number().int().min(1).max(1000).default(20),
   /**
+   * Public API v1: the task type of a task created without `type` (seed 003 creates tasks with a name and a payload only);
+   * `generic` records a summary of the payload. The name shown by GET /info.
+   */
+  V1_DEFAULT_TASK_TYPE: z.string().min(1).max(64).default('generic'),
+  APP_NAME: z.string().min(1).max(200).default('Distributed Task Queue System'),
+  /**
+   * WebSockets (/ws/metrics, /ws/tasks): the interval of metrics snapshots; the unsent bytes a socket may queue before it
+   * is dropped as a slow consumer (close 1013); open sockets per user or API key (more: 429 before the upgrade); the
+   * ping interval that finds dead peers (one missed pong and the socket is destroyed).
+   */
+  WS_METRICS_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
+  WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
+  WS_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(10),
+  WS_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /**
    * Admin stats: how long the sums of a period's older hours are served before a background refresh (jobs finishing now
    * always count at once; backdated changes show within this delay). 0: every request adds up the whole period.
    */
   ADMIN_STATS_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /**
+   * Request rate limits per API key, or per user for a Bearer token, on every authenticated route: a budget per hour and
+   * a burst budget per minute (fixed windows that start at a caller's first request), counted in PostgreSQL so every
+   * API process shares one budget. Past either: 429 RATE_LIMITED with Retry-After.
+   */
+  RATE_LIMIT_ENABLED: z.stringbool().default(true),
+  RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(1000),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(100),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

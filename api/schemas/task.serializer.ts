@@ -1,4 +1,7 @@
+import { z } from 'zod';
 import type { TaskRow } from '../../db/repositories/task-query.repository';
+import { TASK_PRIORITIES, TASK_STATUSES } from '../../workflows/contracts/task-types';
+import { brandRef, drfPage, isoTimestamp, jsonObject, userRef } from './common-responses.schemas';
 
 // Raw queries return timestamptz as text (MikroORM leaves pg's date parsing off); normalise to ISO 8601 UTC.
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
@@ -9,6 +12,7 @@ export function serializeTask(row: TaskRow) {
     id: row.id,
     task_id: row.task_id,
     task_type: row.task_type,
+    name: row.name,
     status: row.status,
     priority: row.priority,
     description: row.description,
@@ -50,3 +54,97 @@ export function serializeTaskDetail(row: TaskRow, temporal: { uiUrl: string; nam
     },
   };
 }
+
+// ---- response schemas (documented in /openapi.json; every test-suite response is checked against them) ----
+
+/** What `serializeTask` returns. */
+export const taskResponse = z.strictObject({
+  id: z.number().int(),
+  task_id: z.string(),
+  task_type: z.string(),
+  name: z.string().nullable(),
+  status: z.enum(TASK_STATUSES),
+  priority: z.enum(TASK_PRIORITIES),
+  description: z.string(),
+  progress_percentage: z.number(),
+  brand: brandRef,
+  created_by: userRef,
+  created_at: isoTimestamp,
+  updated_at: isoTimestamp,
+  started_at: isoTimestamp.nullable(),
+  completed_at: isoTimestamp.nullable(),
+  scheduled_for: isoTimestamp.nullable(),
+  context_data: jsonObject,
+  result_data: jsonObject.nullable(),
+  error_message: z.string().nullable(),
+  retry_count: z.number().int(),
+  max_retries: z.number().int(),
+  timeout_minutes: z.number().nullable(),
+}).meta({ id: 'Task' });
+
+/** GET /tasks/: a DRF page of tasks. */
+export const taskPageResponse = drfPage(taskResponse);
+
+/** Where the task's workflow is in Temporal (and its page in the Web UI). */
+export const taskTemporalResponse = z.strictObject({
+  namespace: z.string(),
+  workflow_id: z.string(),
+  run_id: z.string().nullable(),
+  workflow_type: z.string(),
+  ui_url: z.string(),
+});
+
+/**
+ * What `serializeTaskDetail` returns (POST, PUT, PATCH, and inside execute-now answers). GET /tasks/{id}/ fills the
+ * three one-to-one extensions; they are null here.
+ */
+export const taskDetailResponse = taskResponse.extend({
+  metrics: jsonObject.nullable(),
+  persistent_job: jsonObject.nullable(),
+  periodic: jsonObject.nullable(),
+  temporal: taskTemporalResponse,
+}).meta({ id: 'TaskDetail' });
+
+/** POST /tasks/{id}/retry/. */
+export const taskRetryResponse = z.strictObject({
+  message: z.string(),
+  task_id: z.string(),
+  new_status: z.literal('pending'),
+  retry_count: z.number().int(),
+  max_retries: z.number().int(),
+  estimated_start: isoTimestamp,
+});
+
+/** POST /tasks/{id}/cancel/: `status` is the terminal status reached within the wait, else `cancelling`. */
+export const taskCancelResponse = z.strictObject({
+  message: z.string(),
+  task_id: z.string(),
+  previous_status: z.enum(TASK_STATUSES),
+  status: z.union([z.enum(TASK_STATUSES), z.literal('cancelling')]),
+  cancelled_at: isoTimestamp,
+});
+
+/** GET /tasks/queue-stats/. */
+export const queueStatsResponse = z.strictObject({
+  total_tasks: z.number().int(),
+  queues: z.record(z.enum(TASK_PRIORITIES), z.strictObject({ pending: z.number().int(), running: z.number().int(), total_today: z.number().int() })),
+  status_distribution: z.record(z.string(), z.number().int()),
+  avg_processing_time_minutes: z.record(z.enum(TASK_PRIORITIES), z.number().nullable()),
+});
+
+/** GET /tasks/type-stats/. */
+export const typeStatsResponse = z.strictObject({
+  task_types: z.record(
+    z.string(),
+    z.strictObject({
+      total: z.number().int(),
+      completed: z.number().int(),
+      failed: z.number().int(),
+      cancelled: z.number().int(),
+      pending: z.number().int(),
+      running: z.number().int(),
+      avg_duration_minutes: z.number().nullable(),
+      success_rate: z.number(),
+    }),
+  ),
+});
