@@ -135,6 +135,9 @@ export function rateLimit(config: AppConfig, orm: MikroORM): Koa.Middleware<AppS
   };
 
   return async (ctx, next) => {
+    // The back office (`/admin/`, role-guarded right after this) is staff polling its own dashboard, not API clients:
+    // a job page left open would spend an operator's hourly budget. API keys stay limited everywhere.
+    if (!ctx.state.apiKey && ctx.path.startsWith('/admin/')) return next();
     windows ??= init().catch((err: unknown) => {
       windows = undefined;
       throw err;

@@ -65,6 +65,17 @@ describe('rate limits (per API key or user, shared by API processes)', () => {
     expect(refused.body).toMatchObject({ status: 'error', error: { code: 'RATE_LIMITED' } });
   });
 
+  it('does not count the back-office requests of a Bearer token (/admin/), but counts its API calls', async () => {
+    const api = apiProcess({ RATE_LIMIT_PER_MINUTE: 2, RATE_LIMIT_PER_HOUR: 1000 });
+    const em = t.orm.em.fork();
+    const a = await ensureUser(em, `rl-admin-${unique}`, 'admin');
+    const admin = { Authorization: `Bearer ${signAccessToken(t.config, a, 3600)}` };
+    for (let i = 0; i < 5; i++) expect((await api.get('/admin/me').set(admin)).status).toBe(200);
+    // The same admin's API calls are still limited.
+    for (let i = 0; i < 2; i++) expect((await api.get('/api/v1/api-keys').set(admin)).status).toBe(200);
+    expect((await api.get('/api/v1/api-keys').set(admin)).status).toBe(429);
+  });
+
   it('shares one budget between two API processes', async () => {
     const limits = { RATE_LIMIT_PER_MINUTE: 100, RATE_LIMIT_PER_HOUR: 1000 };
     const a = apiProcess(limits);
