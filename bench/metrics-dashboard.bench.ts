@@ -95,6 +95,7 @@ interface RawGroup {
   key: string | Date;
   tasks: number;
   failed: number;
+  cancelled: number;
   error_count: number;
   exec_ms_sum: number;
   exec_ms_max: number;
@@ -110,6 +111,7 @@ interface RawGroup {
 }
 
 const RAW_FIGURES_SQL = (withDisc: boolean) => `count(*)::int as tasks, count(*) filter (where status = 'failed')::int as failed,
+       count(*) filter (where status = 'cancelled')::int as cancelled,
        sum(error_count)::int as error_count, sum(execution_time_ms)::float8 as exec_ms_sum, max(execution_time_ms)::float8 as exec_ms_max,
        sum(cpu_usage_percent)::float8 as cpu_pct_sum, sum(memory_usage_mb)::float8 as mem_mb_sum, max(memory_usage_mb)::float8 as mem_mb_max,
        sum(cost_usd)::float8 as cost_sum,
@@ -165,6 +167,7 @@ const r2 = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digit
  */
 function rawFigures(g: RawGroup | undefined, disc = false) {
   const tasks = g?.tasks ?? 0;
+  const finished = tasks - (g?.cancelled ?? 0);
   return {
     total_tasks: tasks,
     avg_execution_time_ms: tasks ? r2(g!.exec_ms_sum / tasks) : 0,
@@ -176,8 +179,10 @@ function rawFigures(g: RawGroup | undefined, disc = false) {
     avg_cpu_usage_percent: tasks ? r2(g!.cpu_pct_sum / tasks) : 0,
     total_cost_usd: r2(g?.cost_sum ?? 0, 6),
     error_count: g?.error_count ?? 0,
+    completed_tasks: finished - (g?.failed ?? 0),
     failed_tasks: g?.failed ?? 0,
-    error_rate_percent: tasks ? r2((g!.failed / tasks) * 100, 1) : 0,
+    cancelled_tasks: g?.cancelled ?? 0,
+    error_rate_percent: finished ? r2((g!.failed / finished) * 100, 1) : 0,
   };
 }
 

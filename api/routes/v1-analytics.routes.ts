@@ -63,7 +63,8 @@ export function v1AnalyticsRoutes(deps: { metrics: MetricsService; workers: Work
       summary: 'A daily series of completion_rate, avg_duration or error_rate over the last `days` days (max 365)',
       description:
         `${SCOPE} One point per UTC day, oldest first, over the tasks that finished that day after running an activity ` +
-        '(error_rate = failed / finished, completion_rate = 1 − error_rate, avg_duration in seconds); null on a day without any.',
+        '(error_rate = failed / finished, completion_rate = completed / finished, a task cancelled while running in neither; ' +
+        'avg_duration in seconds); null on a day without any.',
       tags: TAGS,
       query: v1TrendsQuery,
       responses: { 200: { description: 'The series', schema: v1Envelope(v1TrendsResponse) }, 400: 'INVALID_REQUEST (days above 365, unknown metric)', 403: 'FORBIDDEN' },

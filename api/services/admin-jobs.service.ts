@@ -289,26 +289,34 @@ export class AdminJobService {
   }
 }
 
-/** Sums of rollup rows (histograms added) and their derived view. */
+/**
+ * Sums of rollup rows (histograms added) and their derived view. `total` is every finished job measured; a job cancelled
+ * while running is `cancelled`, neither completed nor failed, and stays out of `failure_rate` = failed / (completed +
+ * failed), like the failure-rate alerts. Durations and throughput keep it: it took worker time.
+ */
 class Totals {
   total = 0;
   failed = 0;
+  cancelled = 0;
   execMs = 0;
   histogram = emptyHistogram();
 
   add(r: RollupRow): void {
     this.total += r.tasks;
     this.failed += r.failed;
+    this.cancelled += r.cancelled;
     this.execMs += r.exec_ms_sum;
     for (const h of r.durations) addHistograms(this.histogram, h);
   }
 
   view(seconds: number) {
+    const completed = this.total - this.failed - this.cancelled;
     return {
       total: this.total,
-      completed: this.total - this.failed,
+      completed,
       failed: this.failed,
-      failure_rate: this.total ? round((100 * this.failed) / this.total) : 0,
+      cancelled: this.cancelled,
+      failure_rate: completed + this.failed ? round((100 * this.failed) / (completed + this.failed)) : 0,
       avg_duration_ms: this.total ? round(this.execMs / this.total) : null,
       p95_duration_ms: histogramQuantile(this.histogram, 0.95),
       throughput_per_hour: round(this.total / (seconds / 3600)),

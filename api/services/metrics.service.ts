@@ -68,6 +68,7 @@ export function serializeMetrics(m: TaskMetricsRow) {
 interface Aggregate {
   tasks: number;
   failed: number;
+  cancelled: number;
   error_count: number;
   exec_ms_sum: number;
   exec_ms_max: number;
@@ -79,10 +80,11 @@ interface Aggregate {
 }
 
 function aggregate(rows: RollupRow[]): Aggregate {
-  const out: Aggregate = { tasks: 0, failed: 0, error_count: 0, exec_ms_sum: 0, exec_ms_max: 0, cpu_pct_sum: 0, mem_mb_sum: 0, mem_mb_max: 0, cost_sum: 0, histogram: emptyHistogram() };
+  const out: Aggregate = { tasks: 0, failed: 0, cancelled: 0, error_count: 0, exec_ms_sum: 0, exec_ms_max: 0, cpu_pct_sum: 0, mem_mb_sum: 0, mem_mb_max: 0, cost_sum: 0, histogram: emptyHistogram() };
   for (const r of rows) {
     out.tasks += r.tasks;
     out.failed += r.failed;
+    out.cancelled += r.cancelled;
     out.error_count += r.error_count;
     out.exec_ms_sum += r.exec_ms_sum;
     out.exec_ms_max = Math.max(out.exec_ms_max, r.exec_ms_max);
@@ -95,8 +97,13 @@ function aggregate(rows: RollupRow[]): Aggregate {
   return out;
 }
 
-/** The figures every dashboard block shows for a group of tasks. */
+/**
+ * The figures every dashboard block shows for a group of measured tasks. A task cancelled while running counts in
+ * `total_tasks` and the resource figures (it used them) but is neither completed nor failed: `error_rate_percent` =
+ * failed / (completed + failed), like the failure-rate alerts and the admin stats.
+ */
 function figures(a: Aggregate) {
+  const finished = a.tasks - a.cancelled;
   return {
     total_tasks: a.tasks,
     avg_execution_time_ms: a.tasks ? round(a.exec_ms_sum / a.tasks) : 0,
@@ -108,8 +115,10 @@ function figures(a: Aggregate) {
     avg_cpu_usage_percent: a.tasks ? round(a.cpu_pct_sum / a.tasks) : 0,
     total_cost_usd: round(a.cost_sum, 6),
     error_count: a.error_count,
+    completed_tasks: finished - a.failed,
     failed_tasks: a.failed,
-    error_rate_percent: a.tasks ? round((a.failed / a.tasks) * 100, 1) : 0,
+    cancelled_tasks: a.cancelled,
+    error_rate_percent: finished ? round((a.failed / finished) * 100, 1) : 0,
   };
 }
 
@@ -332,9 +341,10 @@ export class MetricsService {
 
   /**
    * One value per UTC day over the last `days` days (today included, oldest first), from the daily rollups of the tasks
-   * that finished that day after running an activity: error_rate = failed / finished, completion_rate = 1 - error_rate
-   * (finished without failing), avg_duration = mean measured execution time in seconds. A day without finished tasks
-   * has `value: null` and `tasks: 0`.
+   * that finished that day after running an activity: error_rate = failed / finished, completion_rate = completed /
+   * finished (as the dashboard's completed / total; a task cancelled while running is in neither numerator, so the two
+   * do not add up to 1 on a day with cancellations), avg_duration = mean measured execution time in seconds.
+   * A day without finished tasks has `value: null` and `tasks: 0`.
    */
   async v1DailyTrend(brandId: number, days: number, metric: V1TrendMetric) {
     const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
@@ -348,7 +358,7 @@ export class MetricsService {
       let value: number | null = null;
       if (r && tasks > 0) {
         if (metric === 'error_rate') value = round(r.failed / tasks, 4);
-        else if (metric === 'completion_rate') value = round((tasks - r.failed) / tasks, 4);
+        else if (metric === 'completion_rate') value = round((tasks - r.failed - r.cancelled) / tasks, 4);
         else value = round(r.exec_ms_sum / tasks / 1000, 3);
       }
       return { date, value, tasks };

@@ -68,6 +68,8 @@ const rollupProperties = () => ({
   priority: p.string().length(16),
   tasks: p.integer().default(0),
   failed: p.integer().default(0),
+  /** Cancelled once running: `tasks - failed - cancelled` completed. */
+  cancelled: p.integer().default(0),
   withErrors: p.integer().default(0),
   errorCount: p.integer().default(0),
   execMsSum: p.double().default(0),

@@ -33,7 +33,7 @@ export async function recentAuditOf(em: EntityManager, targetId: string, limit: 
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-const ROLLUP_SUMS = `sum(tasks)::int as tasks, sum(failed)::int as failed, sum(with_errors)::int as with_errors,
+const ROLLUP_SUMS = `sum(tasks)::int as tasks, sum(failed)::int as failed, sum(cancelled)::int as cancelled, sum(with_errors)::int as with_errors,
   sum(error_count)::int as error_count, sum(exec_ms_sum)::float8 as exec_ms_sum, max(exec_ms_max)::float8 as exec_ms_max,
   sum(cpu_pct_sum)::float8 as cpu_pct_sum, sum(mem_mb_sum)::float8 as mem_mb_sum, max(mem_mb_max)::float8 as mem_mb_max,
   sum(cost_sum)::float8 as cost_sum, jsonb_agg(durations) as durations`;
@@ -74,8 +74,8 @@ export async function sumRollupsByTypeAndBrand(
     if (r.until !== null) where.add('bucket < ?', new Date(r.until).toISOString());
     if (scope.brandId !== undefined) where.add('brand_id = ?', scope.brandId);
     if (scope.taskType) where.add('task_type = ?', scope.taskType);
-    selects.push(`select brand_id, task_type, tasks, failed, with_errors, error_count, exec_ms_sum, exec_ms_max, cpu_pct_sum, mem_mb_sum,
-                         mem_mb_max, cost_sum, durations from ${r.table} where ${where.sql}`);
+    selects.push(`select brand_id, task_type, tasks, failed, cancelled, with_errors, error_count, exec_ms_sum, exec_ms_max, cpu_pct_sum,
+                         mem_mb_sum, mem_mb_max, cost_sum, durations from ${r.table} where ${where.sql}`);
     params.push(...where.params);
   }
   if (!selects.length) return [];

@@ -95,6 +95,7 @@ interface Contribution {
   taskType: string;
   priority: string;
   failed: number;
+  cancelled: number;
   withErrors: number;
   errorCount: number;
   execMs: number;
@@ -113,6 +114,7 @@ function contributionOf(w: TaskMetricsWrite): Contribution {
     taskType: w.taskType,
     priority: w.priority,
     failed: w.status === 'failed' ? 1 : 0,
+    cancelled: w.status === 'cancelled' ? 1 : 0,
     withErrors: w.errorCount > 0 ? 1 : 0,
     errorCount: w.errorCount,
     execMs: w.executionTimeMs,
@@ -124,11 +126,20 @@ function contributionOf(w: TaskMetricsWrite): Contribution {
 }
 
 /**
+ * A contribution as stored in `rolled`. `cancelled` is absent from one written by code older than the rollups'
+ * `cancelled` column. Migration20261126011000_rollup_cancelled counted every cancelled row stored before it and added
+ * `cancelled: 1` to its `rolled`, so an absent key now only comes from an old binary still running after the migration
+ * (during a deploy), which never added the row to `cancelled`: removing it must take 0 from `cancelled`, not what the
+ * row's status says.
+ */
+type StoredContribution = Omit<Contribution, 'cancelled'> & { cancelled?: number };
+
+/**
  * Adds (sign 1) or removes (sign -1) contributions to their hours and days; maxima only grow (an upper bound after
  * removals). All rows are touched in one order (table, bucket, brand, type, priority): concurrent writers lock them in
  * the same order and cannot deadlock.
  */
-async function applyContributions(em: EntityManager, items: { c: Contribution; sign: 1 | -1 }[]): Promise<void> {
+async function applyContributions(em: EntityManager, items: { c: StoredContribution; sign: 1 | -1 }[]): Promise<void> {
   const ops = items.flatMap(({ c, sign }) => [
     { table: 'metric_rollups' as const, bucket: c.bucket, c, sign },
     { table: 'metric_rollups_daily' as const, bucket: `${c.bucket.slice(0, 10)}T00:00:00.000Z`, c, sign },
@@ -139,12 +150,13 @@ async function applyContributions(em: EntityManager, items: { c: Contribution; s
     const histogram = emptyHistogram();
     histogram[c.durationBucket] = sign;
     await em.execute(
-      `insert into ${table} (bucket, brand_id, task_type, priority, tasks, failed, with_errors, error_count, exec_ms_sum, exec_ms_max,
-                             cpu_pct_sum, mem_mb_sum, mem_mb_max, cost_sum, durations)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)
+      `insert into ${table} (bucket, brand_id, task_type, priority, tasks, failed, cancelled, with_errors, error_count, exec_ms_sum,
+                             exec_ms_max, cpu_pct_sum, mem_mb_sum, mem_mb_max, cost_sum, durations)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)
        on conflict (bucket, brand_id, task_type, priority) do update set
          tasks = ${table}.tasks + excluded.tasks,
          failed = ${table}.failed + excluded.failed,
+         cancelled = ${table}.cancelled + excluded.cancelled,
          with_errors = ${table}.with_errors + excluded.with_errors,
          error_count = ${table}.error_count + excluded.error_count,
          exec_ms_sum = ${table}.exec_ms_sum + excluded.exec_ms_sum,
@@ -156,9 +168,9 @@ async function applyContributions(em: EntityManager, items: { c: Contribution; s
          durations = jsonb_set(${table}.durations, array[?::text],
                                to_jsonb(coalesce((${table}.durations->>(?::int))::int, 0) + ?::int))`,
       [
-        bucket, c.brandId, c.taskType, c.priority, sign, sign * c.failed, sign * c.withErrors, sign * c.errorCount, sign * c.execMs,
-        sign > 0 ? c.execMs : 0, sign * c.cpuPct, sign * c.memMb, sign > 0 ? c.memMb : 0, sign * c.costUsd, JSON.stringify(histogram),
-        String(c.durationBucket), c.durationBucket, sign,
+        bucket, c.brandId, c.taskType, c.priority, sign, sign * c.failed, sign * (c.cancelled ?? 0), sign * c.withErrors,
+        sign * c.errorCount, sign * c.execMs, sign > 0 ? c.execMs : 0, sign * c.cpuPct, sign * c.memMb, sign > 0 ? c.memMb : 0,
+        sign * c.costUsd, JSON.stringify(histogram), String(c.durationBucket), c.durationBucket, sign,
       ],
     );
   }
@@ -170,7 +182,7 @@ async function applyContributions(em: EntityManager, items: { c: Contribution; s
  */
 export async function writeTaskMetrics(em: EntityManager, w: TaskMetricsWrite): Promise<number> {
   return em.transactional(async (tx) => {
-    const [old] = await tx.execute<{ id: number; rolled: Contribution | null }[]>(
+    const [old] = await tx.execute<{ id: number; rolled: StoredContribution | null }[]>(
       `select id, rolled from task_metrics where task_id = ? for update`,
       [w.taskId],
     );
@@ -216,7 +228,7 @@ export async function deleteMetricsOfTask(em: EntityManager, taskId: string): Pr
 /** Deletes a metrics row and its rollup contribution; false when it was already gone. */
 export async function deleteTaskMetrics(em: EntityManager, id: number): Promise<boolean> {
   return em.transactional(async (tx) => {
-    const [old] = await tx.execute<{ task_id: string; rolled: Contribution | null }[]>(
+    const [old] = await tx.execute<{ task_id: string; rolled: StoredContribution | null }[]>(
       `delete from task_metrics where id = ? returning task_id, rolled`,
       [id],
     );
@@ -293,8 +305,11 @@ export async function findMetricsOfTask(em: EntityManager, taskId: string): Prom
 
 export interface RollupRow {
   key: string;
+  /** Every finished task measured (completed, failed or cancelled). */
   tasks: number;
   failed: number;
+  /** Cancelled once running (a task cancelled before its first activity has no metrics row). */
+  cancelled: number;
   with_errors: number;
   error_count: number;
   exec_ms_sum: number;
@@ -322,7 +337,7 @@ export async function sumRollups(
   const scope = new SqlWhere();
   if (brandId !== null) scope.add('brand_id = ?', brandId);
   if (extra.taskType) scope.add('task_type = ?', extra.taskType);
-  const columns = `bucket, brand_id, task_type, priority, tasks, failed, with_errors, error_count, exec_ms_sum, exec_ms_max, cpu_pct_sum,
+  const columns = `bucket, brand_id, task_type, priority, tasks, failed, cancelled, with_errors, error_count, exec_ms_sum, exec_ms_max, cpu_pct_sum,
                    mem_mb_sum, mem_mb_max, cost_sum, durations`;
   // First whole day: the day after `since`'s own day (or that day, when `since` is exactly midnight UTC).
   const firstDay = `date_trunc('day', ?::timestamptz + interval '1 day' - interval '1 microsecond', 'UTC')`;
@@ -334,7 +349,8 @@ export async function sumRollups(
         where ${scope.sql} and bucket >= date_trunc('hour', ?::timestamptz) and bucket < ${firstDay}`;
   const params = extra.hourly ? [...scope.params, since] : [...scope.params, since, ...scope.params, since, since];
   return em.execute<RollupRow[]>(
-    `select ${groupBy} as key, sum(tasks)::int as tasks, sum(failed)::int as failed, sum(with_errors)::int as with_errors,
+    `select ${groupBy} as key, sum(tasks)::int as tasks, sum(failed)::int as failed, sum(cancelled)::int as cancelled,
+            sum(with_errors)::int as with_errors,
             sum(error_count)::int as error_count, sum(exec_ms_sum)::float8 as exec_ms_sum, max(exec_ms_max)::float8 as exec_ms_max,
             sum(cpu_pct_sum)::float8 as cpu_pct_sum, sum(mem_mb_sum)::float8 as mem_mb_sum, max(mem_mb_max)::float8 as mem_mb_max,
             sum(cost_sum)::float8 as cost_sum, jsonb_agg(durations) as durations

@@ -237,25 +237,37 @@ describe('admin jobs API (/admin/jobs)', () => {
       );
     }
     expect(created.map((c) => c.status)).toEqual([201, 201, 201]);
+    // A fourth task cancelled while running: measured (it ran an activity), finished, but neither completed nor failed.
+    const member = t.headers(t.user, brandC.id);
+    const long = await t.http.post('/tasks/').set(member).send({ task_type: 'noop', context_data: { duration_ms: 60_000 } });
+    expect(long.status).toBe(201);
+    const taskOf = async () => (await t.http.get(`/tasks/${long.body.id}/`).set(member)).body;
+    for (let task = await taskOf(); !(task.status === 'running' && task.progress_percentage > 0); task = await taskOf()) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const cancel = await t.http.post(`/tasks/${long.body.id}/cancel/`).set(member).send({});
+    expect(cancel.body).toMatchObject({ previous_status: 'running' });
     // Metrics rows (and their rollups) are written with each terminal row.
     for (;;) {
       const [row] = await em.execute<{ n: string }[]>(`select count(*) as n from task_metrics where brand_id = ?`, [brandC.id]);
-      if (Number(row!.n) >= 3) break;
+      if (Number(row!.n) >= 4 && (await taskOf()).status === 'cancelled') break;
       await new Promise((r) => setTimeout(r, 200));
     }
     const stats = await get(`/admin/jobs/stats?period=24h&brand_id=${brandC.id}`);
     expect(stats.status).toBe(200);
-    expect(stats.body.totals).toMatchObject({ total: 3, completed: 2, failed: 1, failure_rate: 33.33 });
+    // failure_rate = failed / (completed + failed): the cancelled job is in neither.
+    expect(stats.body.totals).toMatchObject({ total: 4, completed: 2, failed: 1, cancelled: 1, failure_rate: 33.33 });
     expect(stats.body.totals.p95_duration_ms).toBeGreaterThan(0);
-    expect(stats.body.by_brand).toEqual([expect.objectContaining({ brand_id: brandC.id, brand_name: brandC.name, total: 3 })]);
-    expect(stats.body.by_type).toEqual([expect.objectContaining({ task_type: 'noop', total: 3, failed: 1 })]);
+    expect(stats.body.by_brand).toEqual([expect.objectContaining({ brand_id: brandC.id, brand_name: brandC.name, total: 4, completed: 2, cancelled: 1 })]);
+    expect(stats.body.by_type).toEqual([expect.objectContaining({ task_type: 'noop', total: 4, completed: 2, failed: 1, cancelled: 1 })]);
     expect(stats.body.live).toEqual({ pending: 0, running: 0, paused: 0 });
 
     const trends = await get(`/admin/jobs/trends?period=24h&brand_id=${brandC.id}`);
     expect(trends.status).toBe(200);
     expect(trends.body.bucket).toBe('hour');
     expect(trends.body.series.length).toBeGreaterThanOrEqual(24);
-    expect(trends.body.series.reduce((s: number, b: Row) => s + b.total, 0)).toBe(3);
+    const sum = (field: string) => trends.body.series.reduce((s: number, b: Row) => s + b[field], 0);
+    expect([sum('total'), sum('completed'), sum('failed'), sum('cancelled')]).toEqual([4, 2, 1, 1]);
     expect((await get('/admin/jobs/stats?period=2y')).status).toBe(400);
   });
 

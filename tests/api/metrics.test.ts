@@ -14,9 +14,9 @@ describe('task metrics: measured by the worker, imported through the API, rolled
   const create = async (body: Record<string, unknown>) => (await t.http.post('/tasks/').set(t.headers()).send(body)).body;
   const sumOfRows = async () =>
     (
-      await t.orm.em.fork().execute<{ n: number; exec: number; cost: number; failed: number }[]>(
+      await t.orm.em.fork().execute<{ n: number; exec: number; cost: number; failed: number; cancelled: number }[]>(
         `select count(*)::int as n, coalesce(sum(execution_time_ms), 0)::float8 as exec, coalesce(sum(cost_usd), 0)::float8 as cost,
-                count(*) filter (where status = 'failed')::int as failed
+                count(*) filter (where status = 'failed')::int as failed, count(*) filter (where status = 'cancelled')::int as cancelled
            from task_metrics where brand_id = ?`,
         [t.brand.id],
       )
@@ -27,6 +27,7 @@ describe('task metrics: measured by the worker, imported through the API, rolled
     const slow = await create({ task_type: 'noop', priority: 'high', context_data: { duration_ms: 400 } });
     const failing = await create({ task_type: 'noop', max_retries: 0, context_data: { fail_message: 'measured failure' } });
     const instant = await create({ task_type: 'noop' });
+    const long = await create({ task_type: 'noop', context_data: { duration_ms: 60_000 } });
     const done = await t.waitForTask(slow.id, (x) => x.status === 'completed' && x.metrics !== null);
     expect(done.metrics).toMatchObject({
       base_task: slow.id,
@@ -51,6 +52,13 @@ describe('task metrics: measured by the worker, imported through the API, rolled
     // A task that ran no activity has nothing measured.
     const nothing = await t.waitForTask(instant.id, (x) => x.status === 'completed');
     expect(nothing.metrics).toBeNull();
+    // A task cancelled while running is measured too, with its status: the rollups count it as cancelled, not completed.
+    await t.waitForTask(long.id, (x) => x.status === 'running' && x.progress_percentage > 0);
+    expect((await t.http.post(`/tasks/${long.id}/cancel/`).set(t.headers()).send({})).body).toMatchObject({ previous_status: 'running' });
+    const cancelled = await t.waitForTask(long.id, (x) => x.status === 'cancelled' && x.metrics !== null);
+    expect(cancelled.metrics).toMatchObject({ status: 'cancelled', attempts: 1 });
+    const figures = (await dashboard('period=last_24_hours')).performance_by_priority.normal;
+    expect(figures).toMatchObject({ total_tasks: 2, completed_tasks: 0, failed_tasks: 1, cancelled_tasks: 1, error_rate_percent: 100 });
 
     const ids = async (q: string) => (await t.http.get(`/tasks/?${q}&page_size=100`).set(t.headers())).body.results.map((r: { id: number }) => r.id);
     expect(await ids('has_metrics=true')).toEqual(expect.arrayContaining([slow.id, failing.id]));
@@ -102,7 +110,8 @@ describe('task metrics: measured by the worker, imported through the API, rolled
       expect(d.summary.total_tasks).toBe(rows.n);
       expect(d.summary.total_cost_usd).toBeCloseTo(rows.cost, 5);
       expect(d.summary.avg_execution_time_ms).toBeCloseTo(rows.exec / rows.n, 1);
-      expect(d.summary.error_rate_percent).toBeCloseTo(Math.round((rows.failed / rows.n) * 1000) / 10, 1);
+      // failed / (completed + failed): a task cancelled while running is neither.
+      expect(d.summary.error_rate_percent).toBeCloseTo(Math.round((rows.failed / (rows.n - rows.cancelled)) * 1000) / 10, 1);
       // Long periods add up daily rollups (plus the hours of a partial first day): the same figures.
       const month = await dashboard('period=last_30_days');
       expect(month.summary.total_tasks).toBe(rows.n);
@@ -155,12 +164,15 @@ describe('task metrics: measured by the worker, imported through the API, rolled
   it('trends and performance-by-type read the same rollups; bad periods are refused', async () => {
     const rows = await sumOfRows();
     const trends = (await t.http.get(`${BASE}/trends/?period=last_7_days&interval=hour`).set(t.headers())).body;
-    expect(trends.points.reduce((a: number, p: { total_tasks: number }) => a + p.total_tasks, 0)).toBe(rows.n);
+    const sum = (field: string) => trends.points.reduce((a: number, p: Record<string, number>) => a + p[field]!, 0);
+    expect(sum('total_tasks')).toBe(rows.n);
+    expect(rows.cancelled).toBeGreaterThanOrEqual(1);
+    expect([sum('completed_tasks'), sum('failed_tasks'), sum('cancelled_tasks')]).toEqual([rows.n - rows.failed - rows.cancelled, rows.failed, rows.cancelled]);
     expect(trends.points[0]).toEqual(
       expect.objectContaining({ bucket: expect.any(String), p50_execution_time_ms: expect.any(Number), p95_execution_time_ms: expect.any(Number), error_rate_percent: expect.any(Number), total_cost_usd: expect.any(Number) }),
     );
     const byType = (await t.http.get(`${BASE}/performance-by-type/`).set(t.headers())).body;
-    expect(byType.task_types.noop.total_tasks).toBe(rows.n);
+    expect(byType.task_types.noop).toMatchObject({ total_tasks: rows.n, failed_tasks: rows.failed, cancelled_tasks: rows.cancelled });
     expect(byType.task_types.noop.p95_execution_time_ms).toBeGreaterThanOrEqual(byType.task_types.noop.p50_execution_time_ms);
     const bad = await t.http.get(`${BASE}/dashboard/?period=last_century`).set(t.headers());
     expect([bad.status, bad.body.error_code]).toEqual([400, 'VALIDATION_ERROR']);

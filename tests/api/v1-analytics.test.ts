@@ -115,6 +115,34 @@ describe('public API v1 analytics (/api/v1/analytics)', () => {
     }
   });
 
+  it('GET /trends counts a task cancelled while running as finished but not completed (and /dashboard agrees)', async () => {
+    // A brand of its own: the figures above stay exact.
+    const em = t.orm.em.fork();
+    const brand = await ensureBrand(em, `v1-cancel-${unique}`);
+    const user = await ensureUser(em, `v1-cancel-${unique}`);
+    await grantMembership(em, user.id, brand.id);
+    const v1 = { Authorization: `Bearer ${signAccessToken(t.config, user, 600)}` };
+    const member = { ...v1, 'X-Brand-ID': String(brand.id) };
+    const quick = await t.http.post('/tasks/').set(member).send({ task_type: 'noop', context_data: { duration_ms: 20 } });
+    const long = await t.http.post('/tasks/').set(member).send({ task_type: 'noop', context_data: { duration_ms: 60_000 } });
+    expect([quick.status, long.status]).toEqual([201, 201]);
+    const until = async (id: number, predicate: (task: Row) => boolean) => {
+      const taskOf = async () => (await t.http.get(`/tasks/${id}/`).set(member)).body as Row;
+      for (let task = await taskOf(); !predicate(task); task = await taskOf()) await new Promise((r) => setTimeout(r, 100));
+    };
+    await until(long.body.id, (x) => x.status === 'running' && x.progress_percentage > 0);
+    expect((await t.http.post(`/tasks/${long.body.id}/cancel/`).set(member).send({})).body).toMatchObject({ previous_status: 'running' });
+    // Both measured (each ran an activity), so both are in the day's rollups.
+    await until(long.body.id, (x) => x.status === 'cancelled' && x.metrics !== null);
+    await until(quick.body.id, (x) => x.status === 'completed' && x.metrics !== null);
+    const series = async (metric: string) => (await t.http.get(`/api/v1/analytics/trends?metric=${metric}&days=1`).set(v1)).body.data.series;
+    // completed / finished (was 1 − error_rate = 1: the cancelled task counted as completed).
+    expect(await series('completion_rate')).toEqual([{ date: dayOf(0), value: 0.5, tasks: 2 }]);
+    expect(await series('error_rate')).toEqual([{ date: dayOf(0), value: 0, tasks: 2 }]);
+    const dashboard = await t.http.get('/api/v1/analytics/dashboard').set(v1);
+    expect(dashboard.body.data).toMatchObject({ total_tasks: 2, completed_tasks: 1, failed_tasks: 0, pending_tasks: 0, completion_rate: 0.5 });
+  });
+
   describe('GET /export', () => {
     it('answers JSON by default and for Accept: application/json — the envelope with every task, newest first', async () => {
       for (const accept of [undefined, 'application/json', '*/*']) {
