@@ -96,7 +96,8 @@ export const BOUNDS = floatArray(DURATION_BOUNDS_MS);
 const ROLLED_SQL = `jsonb_build_object(
     'bucket', to_char(date_trunc('hour', m.finished_at, 'UTC') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'brandId', m.brand_id, 'taskType', m.task_type, 'priority', m.priority,
-    'failed', case when m.status = 'failed' then 1 else 0 end, 'withErrors', case when m.error_count > 0 then 1 else 0 end,
+    'failed', case when m.status = 'failed' then 1 else 0 end, 'cancelled', case when m.status = 'cancelled' then 1 else 0 end,
+    'withErrors', case when m.error_count > 0 then 1 else 0 end,
     'errorCount', m.error_count, 'execMs', m.execution_time_ms, 'cpuPct', m.cpu_usage_percent, 'memMb', m.memory_usage_mb,
     'costUsd', m.cost_usd, 'durationBucket', width_bucket(m.execution_time_ms, b.bounds))`;
 
@@ -260,6 +261,29 @@ export async function seedTasks(orm: MikroORM, plan: SeedPlan, rows: number, log
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * Runs `fn` (a bulk load) with the tables' secondary indexes dropped, then builds them again from their own definitions
+ * (pg_get_indexdef): building a GIN trigram index once is much faster than maintaining it row by row. Primary keys and
+ * unique indexes stay (they are constraints the load must satisfy). Returns fn's result and the seconds the builds took.
+ */
+export async function withIndexesBuiltAfter<T>(orm: MikroORM, tables: readonly string[], fn: () => Promise<T>): Promise<{ result: T; indexSeconds: number; indexes: number }> {
+  const defs = await orm.em.fork().execute<{ name: string; def: string }[]>(
+    `select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as def
+       from pg_index i where i.indrelid = any(?::regclass[]) and not i.indisprimary and not i.indisunique`,
+    [textArray(tables)],
+  );
+  for (const d of defs) await orm.em.fork().execute(`drop index ${d.name}`);
+  const result = await fn();
+  const t0 = performance.now();
+  for (const d of defs) {
+    await orm.em.fork().transactional(async (tx) => {
+      await tx.execute(`set local maintenance_work_mem = '256MB'`);
+      await tx.execute(d.def);
+    });
+  }
+  return { result, indexSeconds: (performance.now() - t0) / 1000, indexes: defs.length };
+}
+
 /** The rollup tables the incremental writer maintains (applyContribution), by bucket width. */
 export const ROLLUP_TABLES = { hour: 'metric_rollups', day: 'metric_rollups_daily' } as const;
 export type Granularity = keyof typeof ROLLUP_TABLES;
@@ -274,7 +298,8 @@ with b(bounds) as (select ?::float8[]),
 cells as (
   select date_trunc('${granularity}', m.finished_at, 'UTC') as bucket, m.brand_id, m.task_type, m.priority,
          width_bucket(m.execution_time_ms, b.bounds) as idx, count(*)::int as n,
-         count(*) filter (where m.status = 'failed')::int as failed, count(*) filter (where m.error_count > 0)::int as with_errors,
+         count(*) filter (where m.status = 'failed')::int as failed, count(*) filter (where m.status = 'cancelled')::int as cancelled,
+         count(*) filter (where m.error_count > 0)::int as with_errors,
          sum(m.error_count)::int as error_count, sum(m.execution_time_ms) as exec_ms_sum, max(m.execution_time_ms) as exec_ms_max,
          sum(m.cpu_usage_percent) as cpu_pct_sum, sum(m.memory_usage_mb) as mem_mb_sum, max(m.memory_usage_mb) as mem_mb_max,
          sum(m.cost_usd) as cost_sum
@@ -283,21 +308,22 @@ cells as (
    group by 1, 2, 3, 4, 5
 ),
 groups as (
-  select bucket, brand_id, task_type, priority, sum(n)::int as tasks, sum(failed)::int as failed, sum(with_errors)::int as with_errors,
+  select bucket, brand_id, task_type, priority, sum(n)::int as tasks, sum(failed)::int as failed, sum(cancelled)::int as cancelled,
+         sum(with_errors)::int as with_errors,
          sum(error_count)::int as error_count, sum(exec_ms_sum) as exec_ms_sum, max(exec_ms_max) as exec_ms_max,
          sum(cpu_pct_sum) as cpu_pct_sum, sum(mem_mb_sum) as mem_mb_sum, max(mem_mb_max) as mem_mb_max, sum(cost_sum) as cost_sum,
          array_agg(idx) as idxs, array_agg(n) as ns
     from cells
    group by 1, 2, 3, 4
 )
-select g.bucket, g.brand_id, g.task_type, g.priority, g.tasks, g.failed, g.with_errors, g.error_count, g.exec_ms_sum, g.exec_ms_max,
+select g.bucket, g.brand_id, g.task_type, g.priority, g.tasks, g.failed, g.cancelled, g.with_errors, g.error_count, g.exec_ms_sum, g.exec_ms_max,
        g.cpu_pct_sum, g.mem_mb_sum, g.mem_mb_max, g.cost_sum,
        (select jsonb_agg(coalesce(c.n, 0) order by s.i)
           from generate_series(0, ?::int - 1) s(i) left join unnest(g.idxs, g.ns) c(idx, n) on c.idx = s.i) as durations
   from groups g`;
 const rollupParams = (brandIds: readonly number[]) => [BOUNDS, intArray(brandIds), HISTOGRAM_SIZE];
 
-const ROLLUP_COLUMNS = `bucket, brand_id, task_type, priority, tasks, failed, with_errors, error_count, exec_ms_sum, exec_ms_max,
+const ROLLUP_COLUMNS = `bucket, brand_id, task_type, priority, tasks, failed, cancelled, with_errors, error_count, exec_ms_sum, exec_ms_max,
                         cpu_pct_sum, mem_mb_sum, mem_mb_max, cost_sum, durations`;
 
 /** ONE statement fills both rollup tables of the brands from their task_metrics rows; returns the row counts. */
@@ -335,7 +361,7 @@ export async function checkRollups(orm: MikroORM, granularity: Granularity, bran
             count(*) filter (where a.id is null)::int as missing,
             count(*) filter (where e.bucket is null)::int as extra,
             count(*) filter (where a.id is not null and e.bucket is not null and (
-              a.tasks <> e.tasks or a.failed <> e.failed or a.with_errors <> e.with_errors or a.error_count <> e.error_count
+              a.tasks <> e.tasks or a.failed <> e.failed or a.cancelled <> e.cancelled or a.with_errors <> e.with_errors or a.error_count <> e.error_count
               or a.exec_ms_max <> e.exec_ms_max or a.mem_mb_max <> e.mem_mb_max or a.durations <> e.durations
               or abs(a.exec_ms_sum - e.exec_ms_sum) > 1e-9 * greatest(1, abs(e.exec_ms_sum))
               or abs(a.cpu_pct_sum - e.cpu_pct_sum) > 1e-9 * greatest(1, abs(e.cpu_pct_sum))
