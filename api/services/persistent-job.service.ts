@@ -30,6 +30,9 @@ import type { Actor } from './task.service';
 
 const WAIT_MS = 5_000;
 
+
+/** A start that finds the base task's previous run still closing retries this many times 100 ms. */
+const START_CLOSE_WAIT_STEPS = 30;
 /** Who acts on a job: a user, or the system (userId null: the auto-resume schedule). */
 export type JobActor = Omit<Actor, 'userId'> & { userId: number | null };
 const FINISHED = ['completed', 'failed', 'cancelled'];
@@ -190,13 +193,18 @@ export class PersistentJobService {
       settings: jobSettingsSchema.parse(settings),
     };
     await markJobStarting(this.em(), jobId, generation, mirrorSeq(runNumber - 1, 'reconciled'));
-    try {
-      return await this.deps.jobs.start(input);
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new AppError(ErrorCode.INVALID_JOB_STATE, 409, 'The base task already has an open execution', { current_status: task.status });
+    // The base task's workflow writes its terminal row just before it closes: a start in that instant waits for the
+    // close (up to 3 s, as a task retry does); a run that stays open is another execution and is refused.
+    for (let waited = 0; ; waited++) {
+      try {
+        return await this.deps.jobs.start(input);
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        if (waited >= START_CLOSE_WAIT_STEPS) {
+          throw new AppError(ErrorCode.INVALID_JOB_STATE, 409, 'The base task already has an open execution', { current_status: task.status });
+        }
+        await new Promise((r) => setTimeout(r, 100));
       }
-      throw err;
     }
   }
 
