@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Router, { type RouterContext } from '@koa/router';
 import { AppError, ErrorCode } from '../errors';
 import type { AppState } from '../middleware/state';
+import { sendStaticAsset, staticAsset, type StaticAsset } from './static-asset';
 
 /** The only files the page serves, with their types: a name not listed here is a 404, so no path reaches the disk. */
 const ASSETS: Record<string, string> = {
@@ -39,11 +39,7 @@ export function adminUiDirectory(): string {
   return found;
 }
 
-interface Asset {
-  body: Buffer;
-  type: string;
-  etag: string;
-}
+type Asset = StaticAsset;
 
 /**
  * The dashboard page (`GET /admin`, `/admin/`) and its assets (`/admin/assets/<file>`), public like a login page:
@@ -56,28 +52,13 @@ export function adminUiRoutes(directory?: string): Router<AppState> {
   const load = (name: string, type: string): Asset => {
     let asset = cache.get(name);
     if (!asset) {
-      const body = readFileSync(join(directory ?? adminUiDirectory(), name));
-      asset = { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+      asset = staticAsset(readFileSync(join(directory ?? adminUiDirectory(), name)), type);
       cache.set(name, asset);
     }
     return asset;
   };
 
-  const send = (ctx: RouterContext<AppState>, asset: Asset) => {
-    ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    // Revalidated on every load (cheap with the ETag), so a deploy never leaves a stale script behind a new page.
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.set('ETag', asset.etag);
-    ctx.status = 200;
-    if (ctx.fresh) {
-      ctx.status = 304;
-      return;
-    }
-    ctx.type = asset.type;
-    ctx.body = asset.body;
-  };
+  const send = (ctx: RouterContext<AppState>, asset: Asset) => sendStaticAsset(ctx, asset, CONTENT_SECURITY_POLICY);
 
   router.get(['/admin', '/admin/'], (ctx) => send(ctx, load(INDEX, 'text/html; charset=utf-8')));
   router.get('/admin/assets/:file', (ctx) => {

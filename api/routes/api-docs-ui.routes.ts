@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Router, { type RouterContext } from '@koa/router';
 import { AppError, ErrorCode } from '../errors';
 import type { AppState } from '../middleware/state';
+import { sendStaticAsset, staticAsset, type StaticAsset } from './static-asset';
 
 /**
  * Swagger UI at `/docs` and ReDoc at `/redoc`, both reading `/openapi.json`, public like the document itself. Their
@@ -87,16 +87,8 @@ const REDOC_PAGE = page(
 const REDOC_INIT = `Redoc.init('/openapi.json', { expandResponses: '200,201', sortPropsAlphabetically: false }, document.getElementById('redoc'));
 `;
 
-interface Asset {
-  body: Buffer;
-  type: string;
-  etag: string;
-}
-
-function asset(body: Buffer | string, type: string): Asset {
-  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  return { body: bytes, type, etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"` };
-}
+type Asset = StaticAsset;
+const asset = staticAsset;
 
 function packageDirectory(pkg: PackageFile['pkg']): string {
   return dirname(require.resolve(`${pkg}/package.json`));
@@ -122,21 +114,7 @@ export function apiDocsUiRoutes(): Router<AppState> {
     return a;
   };
 
-  const send = (ctx: RouterContext<AppState>, a: Asset) => {
-    ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    // Revalidated on every load (cheap with the ETag), so an upgraded package never meets a stale page.
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.set('ETag', a.etag);
-    ctx.status = 200;
-    if (ctx.fresh) {
-      ctx.status = 304;
-      return;
-    }
-    ctx.type = a.type;
-    ctx.body = a.body;
-  };
+  const send = (ctx: RouterContext<AppState>, a: Asset) => sendStaticAsset(ctx, a, CONTENT_SECURITY_POLICY);
   const assetRoute = (prefix: string, allowed: Record<string, PackageFile>) => {
     router.get(`${prefix}/assets/:file`, (ctx) => {
       const file = ctx.params.file ?? '';
