@@ -15,6 +15,17 @@ const configSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('durable-tasks'),
+  /**
+   * Temporal cluster or Temporal Cloud instead of the local dev server (docs/operations.md): TLS on (implied by any of
+   * the TLS settings or an API key); mTLS client certificate and key and a private CA, each a file path or the PEM
+   * itself; the TLS server name when it differs from the address host; a Temporal Cloud API key.
+   */
+  TEMPORAL_TLS: z.stringbool().default(false),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
   TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
   JWT_SECRET: z.string().min(32).default(INSECURE_DEV_SECRET),
   JWT_ISSUER: z.string().default('durable-tasks'),
@@ -126,6 +137,15 @@ const configSchema = z.object({
   RATE_LIMIT_ENABLED: z.stringbool().default(true),
   RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(1000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(100),
+}).superRefine((c, ctx) => {
+  // An mTLS client certificate is useless without its key (and the reverse): say so at startup, not as a TLS handshake error.
+  if (Boolean(c.TEMPORAL_TLS_CERT) !== Boolean(c.TEMPORAL_TLS_KEY)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [c.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'],
+      message: 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and its private key)',
+    });
+  }
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

@@ -8,6 +8,7 @@ import { createActivities } from '../activities';
 import type { AppConfig } from '../api/config';
 import { JobWorkflowGateway } from '../api/temporal/job-workflows';
 import { ScheduleGateway } from '../api/temporal/schedules';
+import { temporalConnectionOptions } from '../api/temporal/connection';
 import { assignTaskWorker } from '../db/repositories/task-mirror.repository';
 import { insertActivityExecution } from '../db/repositories/task-metrics.repository';
 import { activityMetricsInterceptor } from './activity-metrics.interceptor';
@@ -74,5 +75,5 @@ export async function createTaskWorker(deps: TaskWorkerDeps): Promise<Worker> {
 }
 
 export async function connectWorker(config: AppConfig): Promise<NativeConnection> {
-  return NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  return NativeConnection.connect(temporalConnectionOptions(config));
 }
