@@ -5,6 +5,9 @@ import { DEFAULT_DATABASE_URL } from '../db/mikro-orm.config';
 
 const INSECURE_DEV_SECRET = 'dev-only-insecure-secret-change-me-0123456789';
 
+/** An optional setting where an empty value means unset (compose passes `${VAR:-}` through as ""). */
+const optionalSetting = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
+
 const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
@@ -21,11 +24,11 @@ const configSchema = z.object({
    * itself; the TLS server name when it differs from the address host; a Temporal Cloud API key.
    */
   TEMPORAL_TLS: z.stringbool().default(false),
-  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
-  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
-  TEMPORAL_TLS_CA: z.string().min(1).optional(),
-  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
-  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CERT: optionalSetting,
+  TEMPORAL_TLS_KEY: optionalSetting,
+  TEMPORAL_TLS_CA: optionalSetting,
+  TEMPORAL_TLS_SERVER_NAME: optionalSetting,
+  TEMPORAL_API_KEY: optionalSetting,
   TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
   JWT_SECRET: z.string().min(32).default(INSECURE_DEV_SECRET),
   JWT_ISSUER: z.string().default('durable-tasks'),
@@ -149,6 +152,9 @@ const configSchema = z.object({
 });
 
 export type AppConfig = z.infer<typeof configSchema>;
+
+/** Every environment variable the API and the worker read (tests/deploy/compose.test.ts checks compose sets only these). */
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof AppConfig)[];
 
 /**
  * Parses the environment once. A `.env` file in the working directory (written by scripts/setup.sh with a

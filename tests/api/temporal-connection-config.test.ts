@@ -19,6 +19,11 @@ describe('Temporal connection from configuration', () => {
     expect(temporalConnectionOptions(loadConfig({}))).toEqual({ address: '127.0.0.1:7233' });
   });
 
+  it('takes empty values as unset (compose passes ${VAR:-} through)', () => {
+    const empty = { TEMPORAL_TLS_CERT: '', TEMPORAL_TLS_KEY: '', TEMPORAL_TLS_CA: '', TEMPORAL_TLS_SERVER_NAME: '', TEMPORAL_API_KEY: '' };
+    expect(optionsFor({ ...empty, TEMPORAL_TLS: 'false' })).toEqual({ address: 'temporal.example.com:7233' });
+  });
+
   it('turns TLS on without customization when TEMPORAL_TLS is set', () => {
     expect(optionsFor({ TEMPORAL_TLS: 'true' })).toEqual({ address: 'temporal.example.com:7233', tls: true });
   });
