@@ -3,10 +3,14 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { createOrmConfig } from '../db/mikro-orm.config';
 import { createApp } from './app';
 import { loadConfig, publicUrl } from './config';
+import { closeHttpServer } from './http-shutdown';
 import { createLogger } from './observability/logger';
 import { createDashboardSource } from './realtime/dashboard-source';
 import { attachRealtime } from './realtime/ws-server';
 import { createTemporalClient } from './temporal/connection';
+
+/** Requests still running this long after SIGTERM are cut (below compose's stop_grace_period of 30 s). */
+const SHUTDOWN_GRACE_MS = 20_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -21,9 +25,12 @@ async function main(): Promise<void> {
     logger.info({ url: publicUrl(config) }, 'api listening');
   });
   const shutdown = async () => {
-    server.close();
-    // Upgraded sockets would keep the server open: close them (1001) and the LISTEN connection before the pool.
+    logger.info('api stopping: no new connections, finishing requests in flight');
+    // Stop accepting first; upgraded sockets would keep the server open: close them (1001) and the LISTEN connection;
+    // then wait for requests in flight, which still need the pool and Temporal, before closing those.
+    const httpClosed = closeHttpServer(server, SHUTDOWN_GRACE_MS);
     await realtime.close();
+    await httpClosed;
     await Promise.allSettled([orm.close(), connection.close()]);
     process.exit(0);
   };
