@@ -43,6 +43,8 @@ export function serializeTaskDetail(row: TaskRow, temporal: { uiUrl: string; nam
     metrics: null,
     persistent_job: null,
     periodic: null,
+    parent_task_id: row.parent_task_id ?? null,
+    pipeline: row.task_type === 'pipeline' ? pipelineView(row) : null,
     temporal: {
       namespace: temporal.namespace,
       workflow_id: row.task_id,
@@ -53,6 +55,17 @@ export function serializeTaskDetail(row: TaskRow, temporal: { uiUrl: string; nam
       }/history`,
     },
   };
+}
+
+/**
+ * A pipeline's step graph: the states its workflow last recorded (result_data.steps, written at every step change), or,
+ * before it ran, its steps as declared, all pending.
+ */
+function pipelineView(row: TaskRow): { steps: Record<string, unknown>[] } {
+  const recorded = row.result_data?.steps;
+  if (Array.isArray(recorded)) return { steps: recorded as Record<string, unknown>[] };
+  const declared = Array.isArray(row.context_data.steps) ? (row.context_data.steps as { id: string; task_type: string; depends_on?: string[] }[]) : [];
+  return { steps: declared.map((s) => ({ id: s.id, task_type: s.task_type, depends_on: s.depends_on ?? [], state: 'pending', task_id: null })) };
 }
 
 // ---- response schemas (documented in /openapi.json; every test-suite response is checked against them) ----
@@ -102,6 +115,10 @@ export const taskDetailResponse = taskResponse.extend({
   metrics: jsonObject.nullable(),
   persistent_job: jsonObject.nullable(),
   periodic: jsonObject.nullable(),
+  /** The pipeline task that started this one as a step, or null. */
+  parent_task_id: z.string().nullable(),
+  /** `pipeline` tasks: their steps, each with its state and its own task's task_id; null for other types. */
+  pipeline: z.strictObject({ steps: z.array(jsonObject) }).nullable(),
   temporal: taskTemporalResponse,
 }).meta({ id: 'TaskDetail' });
 

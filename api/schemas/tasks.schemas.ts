@@ -148,6 +148,8 @@ export const listTasksQuery = z
     is_resumable: bool.optional(),
     /** Firings of one schedule (periodic task or cron job), by its schedule_id. */
     schedule_id: z.string().max(64).optional(),
+    /** The steps of one pipeline, by the pipeline's task_id. */
+    parent_task_id: z.string().max(64).optional(),
     retry_count: int.optional(),
     ordering: ordering.optional(),
     page: int.pipe(z.number().min(1, 'Must be 1 or more').max(1_000_000, 'Must be at most 1000000')).default(1),

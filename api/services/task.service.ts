@@ -106,6 +106,7 @@ export class TaskService {
       filter.add(`${query.has_metrics ? '' : 'not '}exists (select 1 from task_metrics m where m.task_id = t.task_id)`);
     }
     if (query.schedule_id) filter.add('t.schedule_id = ?', query.schedule_id);
+    if (query.parent_task_id) filter.add('t.parent_task_id = ?', query.parent_task_id);
     if (query.is_resumable !== undefined) {
       // Derived from the task's persistent job (the same rule as its can_resume), never stored twice.
       const resumable = `exists (select 1 from persistent_jobs pj where pj.task_id = t.task_id and pj.deleted_at is null and ${jobCanResume('pj')})`;
@@ -516,6 +517,7 @@ export function pendingRow(id: number, input: TaskWorkflowInput, actor: Actor, r
     schedule_id: input.schedule?.scheduleId ?? null,
     worker_id: null,
     duration_ms: null,
+    parent_task_id: input.parentTaskId ?? null,
   };
 }
 

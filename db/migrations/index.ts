@@ -19,6 +19,7 @@ import { Migration20261126010000_api_v1 } from './20261126010000-api-v1';
 import { Migration20261126010100_api_keys } from './20261126010100-api-keys';
 import { Migration20261126010200_task_events_notify } from './20261126010200-task-events-notify';
 import { Migration20261126011000_rollup_cancelled } from './20261126011000-rollup-cancelled';
+import { Migration20261126020000_pipeline } from './20261126020000-pipeline';
 
 /** Every committed migration, in order. `node dist/db/migrate.js create <name>` writes a new file; add it here. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -42,5 +43,6 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261126010100_api_keys', class: Migration20261126010100_api_keys },
   { name: 'Migration20261126010200_task_events_notify', class: Migration20261126010200_task_events_notify },
   { name: 'Migration20261126011000_rollup_cancelled', class: Migration20261126011000_rollup_cancelled },
+  { name: 'Migration20261126020000_pipeline', class: Migration20261126020000_pipeline },
   // @migrations-end (helpers: add yours above this line)
 ];

@@ -68,8 +68,8 @@ export async function insertTaskIfMissing(em: EntityManager, t: TaskTransition):
   const rows = await em.execute<{ id: number }[]>(
     `insert into tasks (task_id, brand_id, created_by_id, task_type, status, priority, priority_level, description,
                         context_data, max_retries, retry_count, timeout_minutes, scheduled_for, created_at, updated_at, seq, schedule_id,
-                        name ${optional.map((k) => `, "${OPTIONAL_COLUMNS[k]}"`).join('')})
-     select ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, clock_timestamp(), ?, ?, ? ${optional.map((k) => (isJsonb(k) ? ', ?::jsonb' : ', ?')).join('')}
+                        name, parent_task_id ${optional.map((k) => `, "${OPTIONAL_COLUMNS[k]}"`).join('')})
+     select ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, clock_timestamp(), ?, ?, ?, ? ${optional.map((k) => (isJsonb(k) ? ', ?::jsonb' : ', ?')).join('')}
       where not exists (select 1 from tasks where task_id = ?)
      on conflict (task_id) do nothing
      returning id`,
@@ -91,6 +91,7 @@ export async function insertTaskIfMissing(em: EntityManager, t: TaskTransition):
       t.seq,
       input.schedule?.scheduleId ?? null,
       input.name ?? null,
+      input.parentTaskId ?? null,
       ...optional.map((k) => toSqlValue(k, t[k])),
       input.taskId,
     ],

@@ -41,6 +41,8 @@ export interface TaskRow {
   worker_id: string | null;
   /** completed_at - started_at in milliseconds (generated column), or null. */
   duration_ms: number | null;
+  /** The pipeline task (its task_id) that started this one as a step, or null. */
+  parent_task_id: string | null;
 }
 
 const SELECT_TASK = `
@@ -48,7 +50,7 @@ const SELECT_TASK = `
          t.brand_id, b.name as brand_name, t.created_by_id, u.username as created_by_username,
          t.created_at, t.updated_at, t.started_at, t.completed_at, t.scheduled_for, t.context_data, t.result_data,
          t.error_message, t.retry_count, t.max_retries, t.timeout_minutes, t.run_id, t.seq::float8 as seq, t.schedule_id,
-         t.worker_id, t.duration_ms
+         t.worker_id, t.duration_ms, t.parent_task_id
     from tasks t
     join brands b on b.id = t.brand_id
     join users u on u.id = t.created_by_id`;

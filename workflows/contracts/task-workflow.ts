@@ -38,6 +38,8 @@ export interface TaskWorkflowInput {
    * `createdAt` and `scheduledFor` from its execution (see contracts/schedules.ts resolveScheduledInput).
    */
   schedule?: ScheduleLink;
+  /** Set on the tasks a `pipeline` starts for its steps: the pipeline's task_id. */
+  parentTaskId?: string;
 }
 
 export interface TaskWorkflowResult {
