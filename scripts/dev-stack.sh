@@ -105,6 +105,7 @@ fi
 # --- Worker and API: the app reads its config from the environment ---
 set -a; source "$ROOT/.env"; set +a
 export DATABASE_URL PORT TEMPORAL_ADDRESS TEMPORAL_NAMESPACE=default
+start go-worker "$ROOT/.tools/bin/go-worker" # polls $TEMPORAL_TASK_QUEUE-go (workers/go/README.md); started first so PIDS[-2..-1] stay worker, api
 start worker node dist/worker/main.js
 start api node dist/api/server.js
 # Up = /ready answers 200 (PostgreSQL, Temporal, and the worker polling the task

@@ -125,6 +125,7 @@ if [[ "${SETUP_SKIP_DB:-0}" != 1 ]]; then
 fi
 
 # (f) Compile TypeScript into dist/.
+"$ROOT/scripts/build-go-worker.sh" # the Go worker (workers/go) that dev-stack.sh starts beside the TS one
 log "npm run build"
 npm run build --silent || die "TypeScript build failed (npm run build); see the tsc errors above"
 
