@@ -1,4 +1,5 @@
 import {
+  ApplicationFailure,
   CancellationScope,
   ChildWorkflowCancellationType,
   ParentClosePolicy,
@@ -9,7 +10,7 @@ import {
 } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { TaskActivities } from '../../activities';
-import { rootCauseMessage } from '../contracts/errors';
+import { ErrorCode, rootCauseMessage } from '../contracts/errors';
 import {
   checkStepGraph,
   resolveStepInput,
@@ -106,6 +107,8 @@ export const pipeline = defineTaskWorkflow<PipelineContext>({
       contextData,
       maxRetries: 0,
       retryCount: 0,
+      // A retry of the pipeline starts its children again under the same ids: their writes must outrank the last run's.
+      runNumber: runOf(input),
       timeoutMinutes: null,
       scheduledFor: null,
       createdAt: new Date().toISOString(),
@@ -186,6 +189,10 @@ export const pipeline = defineTaskWorkflow<PipelineContext>({
       }
       await report();
     });
+    if (isCancellation(failure) && !CancellationScope.current().consideredCancelled) {
+      // A step was cancelled on its own (its task cancelled through the API): the pipeline did not finish, it failed.
+      throw ApplicationFailure.nonRetryable(`Step ${views.find((v) => v.state === 'cancelled')?.id} was cancelled`, ErrorCode.TASK_FAILED);
+    }
     throw failure;
   },
 });
