@@ -20,6 +20,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The admin dashboard's static files, found beside the sources (api/routes/admin-ui.routes.ts).
 COPY --from=build /app/api/admin-ui ./api/admin-ui
+# Default services/clients configuration (SERVICES_CONFIG_FILE, CLIENTS_CONFIG_FILE); mount over it to change.
+COPY --from=build /app/config ./config
 # data_export writes here (compose mounts a volume); owned by `node` so the non-root process can write.
 RUN mkdir -p /data/exports && chown node:node /data/exports
 USER node

@@ -3,6 +3,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { createOrmConfig } from '../db/mikro-orm.config';
 import { createApp } from './app';
 import { loadConfig, publicUrl } from './config';
+import { loadServicesAndClients } from './services-config/services-config.loader';
 import { closeHttpServer } from './http-shutdown';
 import { createLogger } from './observability/logger';
 import { createDashboardSource } from './realtime/dashboard-source';
@@ -14,6 +15,9 @@ const SHUTDOWN_GRACE_MS = 20_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Fail fast on a bad services.yaml / clients.yaml (the error names file, path and reason); read once, so a change
+  // takes effect on restart.
+  loadServicesAndClients();
   const orm = await MikroORM.init(createOrmConfig(config.DATABASE_URL));
   const { client, connection } = createTemporalClient(config);
   const logger = createLogger(config);

@@ -2,6 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Runtime, makeTelemetryFilterString, DefaultLogger } from '@temporalio/worker';
 import { workerRegistry } from '../activities/observability';
 import { loadConfig } from '../api/config';
+import { loadServicesAndClients } from '../api/services-config/services-config.loader';
 import { enableProcessMetrics } from '../api/observability/metrics';
 import { createTemporalClient } from '../api/temporal/connection';
 import { ensureAlertEvaluationSchedule, ensureAutoResumeSchedule, ensureReconcilerSchedule } from '../api/temporal/system-schedules';
@@ -12,6 +13,9 @@ import { connectWorker, createTaskWorker } from './worker-options';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Fail fast on a bad services.yaml / clients.yaml (the error names file, path and reason); read once, so a change
+  // takes effect on restart.
+  loadServicesAndClients();
   Runtime.install({
     logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO'),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) }, ...sdkMetricsOptions(config) },
