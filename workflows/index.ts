@@ -22,6 +22,9 @@ export { meta_tags_generation } from './tasks/meta-tags-generation';
 export { report_generation } from './tasks/report-generation';
 export { bulk_operations } from './tasks/bulk-operations';
 export { cleanup_old_tasks } from './tasks/cleanup-old-tasks';
+export { pipeline } from './tasks/pipeline';
+// Work done by the Go worker (workers/go)
+export { text_statistics } from './tasks/text-statistics';
 // @generator (npm run new:task-type adds exports above this line)
 // Persistent jobs (a run of their base task's workflow id)
 export { persistent_job } from './jobs/persistent-job';

@@ -253,6 +253,54 @@ describe('recording histories', () => {
     }
   });
 
+  it('records pipeline histories (a diamond with a reference, a failed step with compensations)', async () => {
+    await runTask(
+      'pipeline-completed',
+      {
+        task_type: 'pipeline',
+        context_data: {
+          steps: [
+            { id: 'A', task_type: 'noop' },
+            { id: 'B', task_type: 'noop', depends_on: ['A'] },
+            { id: 'C', task_type: 'noop', depends_on: ['A'] },
+            { id: 'D', task_type: 'generic', input: { from_a: '${steps.A.result.ok}' }, depends_on: ['B', 'C'] },
+          ],
+        },
+      },
+      ['completed'],
+    );
+    await runTask(
+      'pipeline-failed',
+      {
+        task_type: 'pipeline',
+        context_data: {
+          steps: [
+            { id: 'A', task_type: 'noop', compensation: { task_type: 'noop', input: {} } },
+            { id: 'B', task_type: 'noop', input: { fail_message: 'boom' }, depends_on: ['A'] },
+          ],
+        },
+      },
+      ['failed'],
+    );
+  });
+
+  it('records the text_statistics history (its activity on the Go worker)', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startGoWorker } = require('./go-worker') as typeof import('./go-worker');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { goWorkerTaskQueue } = require('../../workflows/contracts/go-worker') as typeof import('../../workflows/contracts/go-worker');
+    const go = await startGoWorker({
+      address: t.config.TEMPORAL_ADDRESS,
+      namespace: t.config.TEMPORAL_NAMESPACE,
+      taskQueue: goWorkerTaskQueue(t.config.TEMPORAL_TASK_QUEUE),
+      identity: 'go-worker-recorder',
+    });
+    try {
+      await runTask('text_statistics-completed', { task_type: 'text_statistics', context_data: { text: 'The cat saw the dog.\nThe dog ran.', top_words: 2 } }, ['completed']);
+    } finally {
+      await go.stop();
+    }
+  }, 300_000);
   it('records the generic type (the public API default)', async () => {
     await runTask('generic-completed', { task_type: 'generic', name: 'Process Data', timeout_minutes: 1, context_data: { file_path: '/data/input.csv' } }, ['completed']);
   });

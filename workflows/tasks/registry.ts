@@ -17,6 +17,9 @@ import { metaTagsGenerationContextSchema } from './meta-tags-generation';
 import { bulkOperationsContextSchema } from './bulk-operations';
 import { reportGenerationContextSchema } from './report-generation';
 import { cleanupOldTasksContextSchema } from './cleanup-old-tasks';
+import { textStatisticsContextSchema } from './text-statistics';
+import { pipelineContextSchema } from './pipeline';
+import { referencedSteps } from '../contracts/pipeline';
 // @generator-imports (npm run new:task-type adds imports above this line)
 
 export interface TaskTypeDescriptor {
@@ -91,6 +94,38 @@ export const TASK_TYPE_REGISTRY: Record<string, TaskTypeDescriptor> = {
   report_generation: { name: 'report_generation', label: 'Task report (HTML)', category: 'data', contextSchema: reportGenerationContextSchema },
   bulk_operations: { name: 'bulk_operations', label: 'Bulk cancel / retry / re-prioritise', category: 'data', contextSchema: bulkOperationsContextSchema },
   cleanup_old_tasks: { name: 'cleanup_old_tasks', label: 'Delete old finished tasks', category: 'data', contextSchema: cleanupOldTasksContextSchema },
+  pipeline: {
+    name: 'pipeline',
+    label: 'Pipeline: a graph of steps run as child tasks',
+    category: 'platform',
+    contextSchema: pipelineContextSchema.superRefine((ctx, issues) => {
+      // Here rather than in the pipeline's own schema: only the registry knows the other types.
+      ctx.steps.forEach((step, i) => {
+        const parts = [{ at: ['steps', i], type: step.task_type, input: step.input }];
+        if (step.compensation) parts.push({ at: ['steps', i, 'compensation'], type: step.compensation.task_type, input: step.compensation.input });
+        for (const part of parts) {
+          const type = part.type === 'pipeline' ? undefined : getTaskType(part.type);
+          if (!type) {
+            issues.addIssue({ code: 'custom', path: [...part.at, 'task_type'], message: part.type === 'pipeline' ? 'A step cannot be a pipeline' : `Unknown task type "${part.type}"` });
+            continue;
+          }
+          // An input with `${steps...}` references is only complete at run time; the step's own task checks it then.
+          if (referencedSteps(part.input).length) continue;
+          const parsed = type.contextSchema.safeParse(part.input);
+          for (const issue of parsed.success ? [] : parsed.error.issues) {
+            issues.addIssue({ ...issue, path: [...part.at, 'input', ...issue.path] } as Parameters<typeof issues.addIssue>[0]);
+          }
+        }
+      });
+    }),
+  },
+  // Work in other languages (workers/go)
+  text_statistics: {
+    name: 'text_statistics',
+    label: 'Text statistics (computed by the Go worker)',
+    category: 'data',
+    contextSchema: textStatisticsContextSchema,
+  },
   // @generator (npm run new:task-type adds entries above this line)
 };
 
