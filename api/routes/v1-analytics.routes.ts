@@ -22,7 +22,7 @@ import {
 import { STORED_PRIORITIES } from '../schemas/v1-tasks.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
 import type { MetricsService } from '../services/metrics.service';
-import type { WorkerRegistryService } from '../services/worker-registry.service';
+import type { V1DashboardService } from '../services/v1-dashboard.service';
 
 const both = (path: string) => [path, `${path}/`];
 const TAGS = ['v1 analytics'];
@@ -33,13 +33,12 @@ const EXPORT_TYPES = ['application/json', 'text/csv'] as const;
  * `/api/v1/analytics` (seed 003): the dashboard (live counts and rollups), daily trends (rollups), and the export of the
  * brand's tasks as JSON or CSV by the Accept header, streamed in keyset batches.
  */
-export function v1AnalyticsRoutes(deps: { metrics: MetricsService; workers: WorkerRegistryService; brand: Koa.Middleware<AppState> }) {
-  const { metrics, workers, brand } = deps;
+export function v1AnalyticsRoutes(deps: { metrics: MetricsService; dashboard: V1DashboardService; brand: Koa.Middleware<AppState> }) {
+  const { metrics, dashboard, brand } = deps;
   return (router: Router<AppState>, docs: ApiDocs): void => {
     router.get(both('/api/v1/analytics/dashboard'), brand, async (ctx) => {
       parseOrThrow(v1DashboardQuery, ctx.query);
-      const [summary, overview] = await Promise.all([metrics.v1Summary(ctx.state.brand.id), workers.overview(0)]);
-      ctx.body = v1Success({ ...summary, workers_active: overview.totals.online, workers_total: overview.totals.workers });
+      ctx.body = v1Success(await dashboard.dashboard(ctx.state.brand.id));
     });
     docs.add({
       method: 'get',

@@ -8,6 +8,7 @@ import type { ApiDocs } from '../openapi/api-docs';
 import type { IdentityService } from '../services/identity.service';
 import type { MetricsService } from '../services/metrics.service';
 import type { TaskService } from '../services/task.service';
+import { V1DashboardService } from '../services/v1-dashboard.service';
 import type { WorkerRegistryService } from '../services/worker-registry.service';
 import { v1AnalyticsRoutes } from './v1-analytics.routes';
 import { v1TaskRoutes } from './v1-tasks.routes';
@@ -26,7 +27,7 @@ export function v1Routes(
   const areas = [
     v1TaskRoutes({ tasks: deps.tasks, config: deps.config, brand }),
     v1WorkerRoutes({ workers: deps.workers }),
-    v1AnalyticsRoutes({ metrics: deps.metrics, workers: deps.workers, brand }),
+    v1AnalyticsRoutes({ metrics: deps.metrics, dashboard: new V1DashboardService({ metrics: deps.metrics, workers: deps.workers }), brand }),
   ];
   for (const register of areas) register(router, docs);
   return router;
