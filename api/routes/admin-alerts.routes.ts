@@ -24,10 +24,9 @@ import {
 } from '../services/alert.service';
 import type { AdminRouteRegistration } from './admin.routes';
 import { pageBody } from './alerts.routes';
-import type { Ctx } from './route-context';
+import { both, type Ctx } from './route-context';
 
 const BASE = '/admin/alerts';
-const both = (path: string) => [path, `${path}/`];
 const READ = ['admin', 'admin_viewer'];
 const WRITE = ['admin'];
 const TAGS = ['admin alerts'];

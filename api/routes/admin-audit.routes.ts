@@ -5,9 +5,8 @@ import { adminAuditQuery, adminAuditVerifyQuery, auditPageSchema, auditVerifySch
 import { parseOrThrow } from '../schemas/zod-errors';
 import { serializeAuditRow, type AuditService } from '../services/audit.service';
 import type { AdminRouteRegistration } from './admin.routes';
-import type { Ctx } from './route-context';
+import { both, type Ctx } from './route-context';
 
-const both = (path: string) => [path, `${path}/`];
 const READ = ['admin', 'admin_viewer'];
 
 /** DRF CursorPagination links: the same path and query with another cursor. */

@@ -9,9 +9,8 @@ import { parseOrThrow } from '../schemas/zod-errors';
 import type { AdminCaller } from '../services/admin-jobs.service';
 import { percentageOf, type AdminBulkService } from '../services/admin-bulk.service';
 import type { AdminRouteRegistration } from './admin.routes';
-import type { Ctx } from './route-context';
+import { both, type Ctx } from './route-context';
 
-const both = (path: string) => [path, `${path}/`];
 const READ = ['admin', 'admin_viewer'];
 const WRITE = ['admin'];
 const TAGS = ['admin bulk actions'];

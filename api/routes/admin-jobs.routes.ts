@@ -25,9 +25,8 @@ import {
 import { parseOrThrow } from '../schemas/zod-errors';
 import type { AdminCaller, AdminJobPage, AdminJobService } from '../services/admin-jobs.service';
 import type { AdminRouteRegistration } from './admin.routes';
-import type { Ctx } from './route-context';
+import { both, type Ctx } from './route-context';
 
-const both = (path: string) => [path, `${path}/`];
 const READ = ['admin', 'admin_viewer'];
 const WRITE = ['admin'];
 

@@ -18,10 +18,9 @@ import {
 } from '../schemas/alerts.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
 import { serializeActiveAlert, serializeAlertEvent, serializeAlertRule, type AlertService, type Page } from '../services/alert.service';
-import { actorOf, pageLink, type Ctx } from './route-context';
+import { both, actorOf, pageLink, type Ctx } from './route-context';
 
 const BASE = '/tasks/monitoring/alerts';
-const both = (path: string) => [path, `${path}/`];
 
 /** A DRF page `{count, next, previous, results}` (the admin alert routes answer the same way). */
 export function pageBody<T>(ctx: Ctx, r: Page<T>, serialize: (row: T) => unknown) {

@@ -12,10 +12,9 @@ import {
 } from '../schemas/calendars.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
 import { serializeCalendar, serializeEvent, type CalendarService } from '../services/calendar.service';
-import { actorOf, pageLink } from './route-context';
+import { both, actorOf, pageLink } from './route-context';
 
 const BASE = '/tasks/scheduled/calendars';
-const both = (path: string) => [path, `${path}/`];
 
 /**
  * task_scheduling (seed 000): business calendars and their events, registered on the scheduling router. Every path

@@ -10,6 +10,7 @@ import type { AppState } from '../middleware/state';
 import type { ApiDocs } from '../openapi/api-docs';
 import { isoTimestamp } from '../schemas/common-responses.schemas';
 import { TaskQueueGateway } from '../temporal/task-queues';
+import { both } from './route-context';
 
 interface Check {
   ok: boolean;
@@ -53,8 +54,6 @@ export const readyResponse = z
 export const infoResponse = z
   .strictObject({ name: z.string(), version: z.string(), environment: z.enum(['development', 'test', 'production']), debug: z.boolean() })
   .meta({ id: 'Info' });
-
-const both = (path: string) => [path, `${path}/`];
 
 /**
  * Seed 003's root endpoints, without a token:

@@ -5,10 +5,9 @@ import { dashboardQuery, listMetricsQuery, metricsBody, metricsPatch, parseListM
 import { parseOrThrow } from '../schemas/zod-errors';
 import { anomaliesQuery, recommendationsQuery, type MetricsAnalysisService } from '../services/metrics-analysis.service';
 import { serializeMetrics, type MetricsService } from '../services/metrics.service';
-import { actorOf, pageLink } from './route-context';
+import { both, actorOf, pageLink } from './route-context';
 
 const BASE = '/tasks/monitoring/metrics';
-const both = (path: string) => [path, `${path}/`];
 
 /** task_monitoring metrics (seed 000): CRUD of per-task metrics and the dashboards read from rollups. */
 export function taskMetricsRoutes(service: MetricsService, analysis: MetricsAnalysisService, docs: ApiDocs): Router<AppState> {

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { actorOf, pageLink, type Ctx } from './route-context';
+import { both, actorOf, pageLink, type Ctx } from './route-context';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { findTask, findTasksByTaskIds } from '../../db/repositories/task-query.repository';
 import type { AppConfig } from '../config';
@@ -32,7 +32,6 @@ import type { JobRow } from '../../db/repositories/persistent-job-query.reposito
 
 const BASE = '/tasks/persistent-jobs/persistent-jobs';
 const CHECKPOINTS = '/tasks/persistent-jobs/checkpoints';
-const both = (path: string) => [path, `${path}/`];
 const BRAND_SCOPED = 'Scoped to the X-Brand-ID brand (another brand\'s job or checkpoint is 404).';
 
 /** task_persistence (seed 000): persistent jobs and their checkpoints. */

@@ -4,6 +4,9 @@ import type { Actor } from '../services/task.service';
 
 export type Ctx = RouterContext<AppState>;
 
+/** Every path answers with and without its trailing slash (the seeds write both). */
+export const both = (path: string): string[] => [path, `${path}/`];
+
 /** Who acts, for which brand, in which request: what services need for rules and audit rows. */
 export function actorOf(ctx: Ctx): Actor {
   return {

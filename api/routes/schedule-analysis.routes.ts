@@ -4,10 +4,9 @@ import type { ApiDocs } from '../openapi/api-docs';
 import { kindQuery, optimizeBody, performanceQuery, statsQuery } from '../schemas/schedule-analysis.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
 import type { ScheduleAnalysisService } from '../services/schedule-analysis.service';
-import { actorOf, pageLink } from './route-context';
+import { both, actorOf, pageLink } from './route-context';
 
 const BASE = '/tasks/scheduled/periodic-tasks';
-const both = (path: string) => [path, `${path}/`];
 
 /**
  * task_scheduling (seed 000): `stats/`, `performance-analysis/` and `optimize-schedules/`, over the brand's periodic

@@ -28,11 +28,10 @@ import { parseOrThrow } from '../schemas/zod-errors';
 import type { CronJobService } from '../services/cron-job.service';
 import { cronTemplates, timezoneInfo, validateCron } from '../services/cron.service';
 import type { PeriodicTaskService, PeriodicView } from '../services/periodic-task.service';
-import { actorOf, pageLink, type Ctx } from './route-context';
+import { both, actorOf, pageLink, type Ctx } from './route-context';
 
 const BASE = '/tasks/scheduled/periodic-tasks';
 const CRON_JOBS = '/tasks/scheduled/cron-jobs';
-const both = (path: string) => [path, `${path}/`];
 const BRAND_SCOPED = 'Scoped to the X-Brand-ID brand (another brand\'s schedule is 404).';
 
 /** execute-now/ and execute/: the task the firing started. */

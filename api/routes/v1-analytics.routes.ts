@@ -23,8 +23,8 @@ import { STORED_PRIORITIES } from '../schemas/v1-tasks.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
 import type { MetricsService } from '../services/metrics.service';
 import type { V1DashboardService } from '../services/v1-dashboard.service';
+import { both } from './route-context';
 
-const both = (path: string) => [path, `${path}/`];
 const TAGS = ['v1 analytics'];
 const SCOPE = "For the caller's brand (the API key's, else X-Brand-ID, else the caller's lowest brand id).";
 const EXPORT_TYPES = ['application/json', 'text/csv'] as const;

@@ -18,9 +18,8 @@ import {
 } from '../schemas/v1-tasks.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
 import type { TaskService } from '../services/task.service';
-import { actorOf } from './route-context';
+import { both, actorOf } from './route-context';
 
-const both = (path: string) => [path, `${path}/`];
 const TAGS = ['v1 tasks'];
 const SCOPE =
   "The caller's brand: the API key's, else X-Brand-ID (one of the caller's brands), else the caller's lowest brand id.";

@@ -15,9 +15,8 @@ import {
 } from '../schemas/v1-workers.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
 import type { WorkerRegistryService } from '../services/worker-registry.service';
-import type { Ctx } from './route-context';
+import { both, type Ctx } from './route-context';
 
-const both = (path: string) => [path, `${path}/`];
 const TAGS = ['v1 workers'];
 const PLATFORM_WIDE = 'Workers serve every brand: no X-Brand-ID needed.';
 

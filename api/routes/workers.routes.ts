@@ -5,10 +5,9 @@ import type { ApiDocs, RouteDoc } from '../openapi/api-docs';
 import { listWorkersQuery, workerBody, workerPageResponse, workerPatch, workerResponse, workersOverviewQuery } from '../schemas/workers.schemas';
 import { parseOrThrow } from '../schemas/zod-errors';
 import { serializeWorker, type WorkerRegistryService } from '../services/worker-registry.service';
-import { actorOf, pageLink, type Ctx } from './route-context';
+import { both, actorOf, pageLink, type Ctx } from './route-context';
 
 const BASE = '/tasks/monitoring/workers';
-const both = (path: string) => [path, `${path}/`];
 
 /** Workers serve every brand: any member reads the registry, only administrators write to it. */
 function requireAdmin(ctx: Ctx): void {
