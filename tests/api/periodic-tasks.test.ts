@@ -277,7 +277,7 @@ describe('periodic tasks on Temporal Schedules (real Temporal and PostgreSQL)', 
     expect(rows.find((r) => r.schedule_id === gone.body.schedule_id)?.deleted_at).not.toBeNull();
     const rebuilt = (await t.http.get(`/tasks/scheduled/periodic-tasks/${kept.body.schedule_id}/`).set(t.headers())).body;
     expect(rebuilt).toMatchObject({ name: 'row lost', cron_expression: '0 5 * * *', task_type: 'noop' });
-    const audit = await t.orm.em.fork().execute<{ action: string }[]>(`select action from audit_log where target_id = ?`, [gone.body.schedule_id]);
+    const audit = await t.orm.em.fork().execute<{ action: string }[]>(`select action from audit_log where target_id = ? order by id`, [gone.body.schedule_id]);
     expect(audit.map((a) => a.action)).toEqual(['periodic_task.create', 'periodic_task.reconciled_delete']);
   });
 
